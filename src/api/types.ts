@@ -1,0 +1,47 @@
+// The contract between the HTTP shell and the operation handlers (AKS and platform alike).
+import type { IncomingHttpHeaders } from "node:http";
+import type { Config } from "../config.js";
+import type { Engine } from "../engine/provisioner.js";
+import type { ResourceStore } from "../store/store.js";
+import type { Clock, Logger } from "../util.js";
+
+/** Who is calling, read from the bearer token's claims (verified only when token checks are on). */
+export interface Principal {
+  id: string;
+  type: "User" | "Application" | "ManagedIdentity" | "Key";
+  tenantId?: string;
+}
+
+export interface ArmRequest {
+  method: string;
+  operationId: string;
+  /** Path parameters, URL-decoded, in the casing the client sent. */
+  params: Record<string, string>;
+  query: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON body, undefined when the request had none. */
+  body: any;
+  apiVersion: string;
+  /** scheme://host as the client reached us: absolute URLs in headers and nextLinks use it. */
+  baseUrl: string;
+  /** The request path as received (without the query string). */
+  path: string;
+  requestId: string;
+  principal: Principal;
+}
+
+export interface ArmResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export interface Services {
+  config: Config;
+  store: ResourceStore;
+  engine: Engine;
+  clock: Clock;
+  logger: Logger;
+}
+
+export type Handler = (req: ArmRequest, services: Services) => ArmResponse | Promise<ArmResponse>;

@@ -1,0 +1,139 @@
+// One typed configuration object, from command-line flags over FLOCI_AZ_SERVICES_AKS_* variables
+// over defaults. Unknown or malformed values stop the start with a message naming the setting.
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+
+export type ResponseValidation = "off" | "warn" | "strict";
+
+export interface Config {
+  port: number;
+  /** Address to bind; "::" also accepts IPv4 where the host has IPv6, else 0.0.0.0 is used. */
+  bindHost: string;
+  /** Names and addresses the server certificate covers, besides localhost, 127.0.0.1 and ::1. */
+  hostNames: string[];
+  /** Holds the local CA, the server certificate and the token signing key. */
+  dataDir: string;
+  /** FLOCI_AZ_SERVICES_AKS_ENABLED: when false Microsoft.ContainerService answers as not registered. */
+  aksEnabled: boolean;
+  /** FLOCI_AZ_SERVICES_AKS_MOCKED; undefined: decided at start (real mode when a Docker engine answers). */
+  mocked: boolean | undefined;
+  defaultImage: string;
+  apiServerBasePort: number;
+  apiServerMaxPort: number;
+  keepRunningOnShutdown: boolean;
+  /** Mocked mode: how long a provisioning step takes (0: clusters reach Succeeded at once). */
+  mockProvisioningDelayMs: number;
+  subscriptionId: string;
+  tenantId: string;
+  defaultLocation: string;
+  maxBodyBytes: number;
+  /** Response checks against the spec: off, warn (log), strict (a violating response becomes a 500). */
+  responseValidation: ResponseValidation;
+  logRequests: boolean;
+}
+
+const ENV = "FLOCI_AZ_SERVICES_AKS_";
+
+export const configVariables: { name: string; flag?: string; default: string; description: string }[] = [
+  { name: `${ENV}ENABLED`, default: "true", description: "Serve Microsoft.ContainerService." },
+  { name: `${ENV}MOCKED`, default: "auto", description: "true: mocked clusters; false: k3s containers through Docker; unset: real mode when a Docker engine answers, else mocked." },
+  { name: `${ENV}DEFAULT_IMAGE`, default: "rancher/k3s", description: "Image for real-mode clusters; a tag here overrides the one derived from kubernetesVersion." },
+  { name: `${ENV}API_SERVER_BASE_PORT`, default: "6443", description: "First host port for real-mode API servers." },
+  { name: `${ENV}API_SERVER_MAX_PORT`, default: "6543", description: "Last host port for real-mode API servers." },
+  { name: `${ENV}KEEP_RUNNING_ON_SHUTDOWN`, default: "false", description: "Leave real-mode containers running when the emulator stops." },
+  { name: `${ENV}PORT`, flag: "--port", default: "4577", description: "The one port serving HTTP and HTTPS." },
+  { name: `${ENV}HOST`, flag: "--host", default: "::", description: "Address to bind." },
+  { name: `${ENV}HOSTNAMES`, flag: "--hostname", default: "", description: "Extra names for the server certificate (comma-separated; the flag repeats)." },
+  { name: `${ENV}DATA_DIR`, flag: "--data-dir", default: "~/.aks-emulator", description: "Folder for the local CA, server certificate and token signing key." },
+  { name: `${ENV}SUBSCRIPTION_ID`, default: "00000000-0000-0000-0000-000000000000", description: "The subscription listed by GET /subscriptions (any subscription id is accepted)." },
+  { name: `${ENV}TENANT_ID`, default: "00000000-0000-0000-0000-000000000001", description: "The tenant of issued tokens and of GET /tenants." },
+  { name: `${ENV}LOCATION`, default: "eastus", description: "Location used where a request names none." },
+  { name: `${ENV}MOCK_PROVISIONING_DELAY_MS`, default: "0", description: "Mocked mode: time a create, update or delete stays in progress." },
+  { name: `${ENV}MAX_BODY_BYTES`, default: "4194304", description: "Largest request body accepted (ARM's limit is 4 MiB)." },
+  { name: `${ENV}RESPONSE_VALIDATION`, default: "warn", description: "Check responses against the spec: off, warn or strict." },
+  { name: `${ENV}LOG_REQUESTS`, default: "true", description: "Log one line per request." },
+];
+
+export class ConfigError extends Error {}
+
+function parseBool(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (/^(true|1|yes|on)$/i.test(value)) return true;
+  if (/^(false|0|no|off)$/i.test(value)) return false;
+  throw new ConfigError(`${name}: expected true or false, got '${value}'`);
+}
+
+function parsePort(name: string, value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${name}: '${value}' is not a port number`);
+  return port;
+}
+
+function parseNonNegative(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name}: '${value}' is not a non-negative number`);
+  return n;
+}
+
+export interface ParsedArgs {
+  command: "serve" | "ca" | "help";
+  flags: Record<string, string[]>;
+}
+
+export function parseArgs(argv: string[]): ParsedArgs {
+  const flags: Record<string, string[]> = {};
+  let command: ParsedArgs["command"] = "serve";
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--help" || arg === "-h" || arg === "help") command = "help";
+    else if (arg === "ca" || arg === "serve") command = arg;
+    else if (arg.startsWith("--")) {
+      const [name, inline] = arg.split(/=(.*)/s, 2);
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new ConfigError(`${name} needs a value`);
+      (flags[name] ??= []).push(value);
+    } else throw new ConfigError(`unknown argument '${arg}'`);
+  }
+  const known = new Set(configVariables.map((v) => v.flag).filter(Boolean));
+  for (const name of Object.keys(flags)) if (!known.has(name)) throw new ConfigError(`unknown flag ${name}`);
+  return { command, flags };
+}
+
+export function loadConfig(flags: Record<string, string[]> = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const pick = (suffix: string, flag?: string): string => {
+    const variable = configVariables.find((v) => v.name === ENV + suffix)!;
+    const fromFlag = flag ? flags[flag]?.at(-1) : undefined;
+    return fromFlag ?? env[variable.name] ?? variable.default;
+  };
+  const hostNames = [...(flags["--hostname"] ?? []), ...(env[`${ENV}HOSTNAMES`] ?? "").split(",")]
+    .map((h) => h.trim())
+    .filter(Boolean);
+  const dataDir = pick("DATA_DIR", "--data-dir");
+  const responseValidation = pick("RESPONSE_VALIDATION");
+  if (!["off", "warn", "strict"].includes(responseValidation)) {
+    throw new ConfigError(`${ENV}RESPONSE_VALIDATION: expected off, warn or strict, got '${responseValidation}'`);
+  }
+  const config: Config = {
+    port: parsePort(`${ENV}PORT`, pick("PORT", "--port")),
+    bindHost: pick("HOST", "--host"),
+    hostNames,
+    dataDir: resolve(dataDir.startsWith("~") ? join(homedir(), dataDir.slice(1)) : dataDir),
+    aksEnabled: parseBool(`${ENV}ENABLED`, env[`${ENV}ENABLED`]) ?? true,
+    mocked: parseBool(`${ENV}MOCKED`, env[`${ENV}MOCKED`]),
+    defaultImage: pick("DEFAULT_IMAGE"),
+    apiServerBasePort: parsePort(`${ENV}API_SERVER_BASE_PORT`, pick("API_SERVER_BASE_PORT")),
+    apiServerMaxPort: parsePort(`${ENV}API_SERVER_MAX_PORT`, pick("API_SERVER_MAX_PORT")),
+    keepRunningOnShutdown: parseBool(`${ENV}KEEP_RUNNING_ON_SHUTDOWN`, env[`${ENV}KEEP_RUNNING_ON_SHUTDOWN`]) ?? false,
+    mockProvisioningDelayMs: parseNonNegative(`${ENV}MOCK_PROVISIONING_DELAY_MS`, pick("MOCK_PROVISIONING_DELAY_MS")),
+    subscriptionId: pick("SUBSCRIPTION_ID"),
+    tenantId: pick("TENANT_ID"),
+    defaultLocation: pick("LOCATION"),
+    maxBodyBytes: parseNonNegative(`${ENV}MAX_BODY_BYTES`, pick("MAX_BODY_BYTES")),
+    responseValidation: responseValidation as ResponseValidation,
+    logRequests: parseBool(`${ENV}LOG_REQUESTS`, env[`${ENV}LOG_REQUESTS`]) ?? true,
+  };
+  if (config.apiServerMaxPort < config.apiServerBasePort) {
+    throw new ConfigError(`${ENV}API_SERVER_MAX_PORT (${config.apiServerMaxPort}) is below ${ENV}API_SERVER_BASE_PORT (${config.apiServerBasePort})`);
+  }
+  return config;
+}

@@ -1,0 +1,253 @@
+// Pure functions that turn what a client sent into what AKS stores and serves: the client's fields
+// round-trip unchanged, and the read-only and defaulted fields Azure computes are filled in.
+import { createHash, randomUUID } from "node:crypto";
+import type { Principal } from "../api/types.js";
+import { badRequest } from "../arm/errors.js";
+import { minorOf, nodeImageVersion, resolveKubernetesVersion } from "./versions.js";
+
+export const CLUSTER_TYPE = "Microsoft.ContainerService/managedClusters";
+export const POOL_TYPE = "Microsoft.ContainerService/managedClusters/agentPools";
+export const RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups";
+
+export interface SystemData {
+  createdBy: string;
+  createdByType: string;
+  createdAt: string;
+  lastModifiedBy: string;
+  lastModifiedByType: string;
+  lastModifiedAt: string;
+}
+
+export function systemData(principal: Principal, now: Date, previous?: SystemData): SystemData {
+  const at = now.toISOString();
+  return {
+    createdBy: previous?.createdBy ?? principal.id,
+    createdByType: previous?.createdByType ?? principal.type,
+    createdAt: previous?.createdAt ?? at,
+    lastModifiedBy: principal.id,
+    lastModifiedByType: principal.type,
+    lastModifiedAt: at,
+  };
+}
+
+/** A GUID that is the same for the same inputs: stable principal and object ids across restarts. */
+export function stableGuid(...parts: string[]): string {
+  const hex = createHash("sha1").update(parts.join("|").toLowerCase()).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+const shortHash = (...parts: string[]) => createHash("sha256").update(parts.join("|").toLowerCase()).digest("hex").slice(0, 8);
+
+export interface ClusterContext {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  id: string;
+  tenantId: string;
+  principal: Principal;
+  now: Date;
+}
+
+export interface PoolInput {
+  name: string;
+  properties: Record<string, any>;
+}
+
+/** Request fields that are read-only in the spec: clients may echo them back, they are never taken as input. */
+const READ_ONLY_CLUSTER_PROPERTIES = ["provisioningState", "maxAgentPools", "currentKubernetesVersion", "fqdn", "privateFQDN", "azurePortalFQDN", "resourceUID", "powerState"];
+const READ_ONLY_POOL_PROPERTIES = ["provisioningState", "currentOrchestratorVersion", "eTag", "nodeImageVersion", "powerState"];
+
+function withoutKeys(object: Record<string, any>, keys: string[]): Record<string, any> {
+  const copy = { ...object };
+  for (const key of keys) delete copy[key];
+  return copy;
+}
+
+/**
+ * The stored cluster (without its pools, which are stored as agent-pool resources) and the pools the
+ * request names. `previous` is the stored cluster on an update: computed fields keep their values.
+ */
+export function buildCluster(
+  ctx: ClusterContext,
+  request: Record<string, any>,
+  previous: Record<string, any> | undefined,
+): { cluster: Record<string, any>; pools: PoolInput[] } {
+  const location: string = previous?.location ?? request.location;
+  if (previous && request.location && normaliseLocation(request.location) !== normaliseLocation(previous.location)) {
+    throw badRequest("LocationNotAvailableForResourceType", `The location of cluster '${ctx.name}' cannot change from '${previous.location}' to '${request.location}'.`, "location");
+  }
+  const requested = withoutKeys(request.properties ?? {}, READ_ONLY_CLUSTER_PROPERTIES);
+  const { agentPoolProfiles, ...clusterProperties } = requested;
+  const before = previous?.properties ?? {};
+
+  const kubernetesVersion = clusterProperties.kubernetesVersion ?? before.kubernetesVersion;
+  const currentKubernetesVersion = resolveKubernetesVersion(kubernetesVersion, location);
+  const dnsPrefix =
+    clusterProperties.dnsPrefix ??
+    clusterProperties.fqdnSubdomain ??
+    before.dnsPrefix ??
+    `${ctx.name.slice(0, 10)}-${ctx.resourceGroup.slice(0, 16)}-${ctx.subscriptionId.slice(0, 6)}`.replace(/[^a-zA-Z0-9-]/g, "");
+  const hash = shortHash(ctx.id);
+  const nodeResourceGroup = clusterProperties.nodeResourceGroup ?? before.nodeResourceGroup ?? `MC_${ctx.resourceGroup}_${ctx.name}_${location}`;
+  const fqdnBase = `${dnsPrefix}-${hash}`;
+  const isPrivate = clusterProperties.apiServerAccessProfile?.enablePrivateCluster === true;
+
+  const properties: Record<string, any> = {
+    kubernetesVersion: kubernetesVersion ?? minorOf(currentKubernetesVersion),
+    ...clusterProperties,
+    provisioningState: previous ? "Updating" : "Creating",
+    powerState: before.powerState ?? { code: "Running" },
+    maxAgentPools: 100,
+    currentKubernetesVersion,
+    dnsPrefix,
+    nodeResourceGroup,
+    enableRBAC: clusterProperties.enableRBAC ?? true,
+    supportPlan: clusterProperties.supportPlan ?? "KubernetesOfficial",
+    servicePrincipalProfile: clusterProperties.servicePrincipalProfile ?? before.servicePrincipalProfile ?? { clientId: "msi" },
+    networkProfile: networkProfile(clusterProperties.networkProfile, ctx, nodeResourceGroup),
+    azurePortalFQDN: `${fqdnBase}.portal.hcp.${normaliseLocation(location)}.azmk8s.io`,
+    resourceUID: before.resourceUID ?? randomUUID().replace(/-/g, "").slice(0, 24),
+  };
+  if (isPrivate) properties.privateFQDN = `${fqdnBase}.privatelink.${normaliseLocation(location)}.azmk8s.io`;
+  else properties.fqdn = `${fqdnBase}.hcp.${normaliseLocation(location)}.azmk8s.io`;
+  if (clusterProperties.oidcIssuerProfile?.enabled) {
+    properties.oidcIssuerProfile = {
+      ...clusterProperties.oidcIssuerProfile,
+      issuerURL: `https://${normaliseLocation(location)}.oic.prod-aks.azure.com/${ctx.tenantId}/${stableGuid(ctx.id, "oidc")}/`,
+    };
+  }
+
+  const cluster: Record<string, any> = {
+    id: ctx.id,
+    name: ctx.name,
+    type: CLUSTER_TYPE,
+    location,
+    ...(request.tags !== undefined ? { tags: request.tags } : {}),
+    ...(request.sku !== undefined ? { sku: request.sku } : {}),
+    ...(request.extendedLocation !== undefined ? { extendedLocation: request.extendedLocation } : {}),
+    ...(request.kind !== undefined ? { kind: request.kind } : {}),
+    properties,
+    eTag: randomUUID(),
+    systemData: systemData(ctx.principal, ctx.now, previous?.systemData),
+  };
+  const identity = managedIdentity(request.identity, ctx);
+  if (identity) {
+    cluster.identity = identity;
+    properties.identityProfile ??= {
+      kubeletidentity: {
+        resourceId: `/subscriptions/${ctx.subscriptionId}/resourcegroups/${nodeResourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${ctx.name}-agentpool`,
+        clientId: stableGuid(ctx.id, "kubelet-client"),
+        objectId: stableGuid(ctx.id, "kubelet-object"),
+      },
+    };
+  }
+
+  const pools: PoolInput[] = (agentPoolProfiles ?? []).map(({ name, ...poolProperties }: Record<string, any>) => ({
+    name,
+    properties: poolProperties,
+  }));
+  return { cluster, pools };
+}
+
+function normaliseLocation(location: string): string {
+  return location.replace(/\s+/g, "").toLowerCase();
+}
+
+function managedIdentity(identity: Record<string, any> | undefined, ctx: ClusterContext): Record<string, any> | undefined {
+  if (!identity || identity.type === "None") return identity;
+  const out: Record<string, any> = { ...identity };
+  if (identity.type === "SystemAssigned") {
+    out.principalId = stableGuid(ctx.id, "system-identity");
+    out.tenantId = ctx.tenantId;
+  }
+  if (identity.userAssignedIdentities) {
+    out.userAssignedIdentities = Object.fromEntries(
+      Object.entries(identity.userAssignedIdentities).map(([resourceId, value]) => [
+        resourceId,
+        { ...(value as object), principalId: stableGuid(resourceId, "principal"), clientId: stableGuid(resourceId, "client") },
+      ]),
+    );
+  }
+  return out;
+}
+
+function networkProfile(requested: Record<string, any> | undefined, ctx: ClusterContext, nodeResourceGroup: string): Record<string, any> {
+  const plugin = requested?.networkPlugin ?? "azure";
+  const overlay = plugin === "azure" && (requested?.networkPluginMode ?? (requested?.networkPlugin ? undefined : "overlay")) === "overlay";
+  const profile: Record<string, any> = {
+    networkPlugin: plugin,
+    ...(overlay ? { networkPluginMode: "overlay" } : {}),
+    networkPolicy: requested?.networkPolicy ?? "none",
+    serviceCidr: "10.0.0.0/16",
+    dnsServiceIP: "10.0.0.10",
+    outboundType: "loadBalancer",
+    loadBalancerSku: "standard",
+    ipFamilies: ["IPv4"],
+    ...(plugin === "kubenet" || overlay ? { podCidr: "10.244.0.0/16" } : {}),
+    ...requested,
+  };
+  if (profile.outboundType === "loadBalancer" && String(profile.loadBalancerSku).toLowerCase() === "standard") {
+    profile.loadBalancerProfile = {
+      managedOutboundIPs: { count: 1 },
+      backendPoolType: "nodeIPConfiguration",
+      ...requested?.loadBalancerProfile,
+      effectiveOutboundIPs: [
+        { id: `/subscriptions/${ctx.subscriptionId}/resourceGroups/${nodeResourceGroup}/providers/Microsoft.Network/publicIPAddresses/${stableGuid(ctx.id, "outbound-ip")}` },
+      ],
+    };
+  }
+  profile.serviceCidrs ??= [profile.serviceCidr];
+  if (profile.podCidr) profile.podCidrs ??= [profile.podCidr];
+  return profile;
+}
+
+export interface PoolContext {
+  clusterId: string;
+  name: string;
+  clusterVersion: string;
+  /** The first pool of a new cluster defaults to mode System. */
+  defaultMode: "System" | "User";
+  location: string;
+}
+
+/** The stored agent pool resource: {id, name, type, properties}. */
+export function buildPool(ctx: PoolContext, requested: Record<string, any>, previous: Record<string, any> | undefined): Record<string, any> {
+  const input = withoutKeys(requested, READ_ONLY_POOL_PROPERTIES);
+  const before = previous?.properties ?? {};
+  const orchestratorVersion = input.orchestratorVersion ?? before.orchestratorVersion ?? ctx.clusterVersion;
+  const currentOrchestratorVersion = resolveKubernetesVersion(orchestratorVersion, ctx.location);
+  const mode = input.mode ?? before.mode ?? ctx.defaultMode;
+  const count = input.count ?? (input.enableAutoScaling ? input.minCount : undefined) ?? 1;
+  if (mode === "System" && count < 1) {
+    throw badRequest("InvalidParameter", `The count of System agent pool '${ctx.name}' must be at least 1.`, "properties.count");
+  }
+  if (input.enableAutoScaling && (input.minCount === undefined || input.maxCount === undefined || input.minCount > input.maxCount)) {
+    throw badRequest("InvalidParameter", `Agent pool '${ctx.name}' enables autoscaling: minCount and maxCount are required and minCount may not exceed maxCount.`, "properties.minCount");
+  }
+  const osSKU = input.osSKU ?? (input.osType === "Windows" ? "Windows2022" : "Ubuntu");
+  const properties: Record<string, any> = {
+    count,
+    vmSize: "Standard_DS2_v2",
+    osDiskSizeGB: 128,
+    osDiskType: "Managed",
+    kubeletDiskType: "OS",
+    maxPods: 250,
+    type: "VirtualMachineScaleSets",
+    osType: "Linux",
+    osSKU,
+    enableAutoScaling: false,
+    enableNodePublicIP: false,
+    enableFIPS: false,
+    scaleDownMode: "Delete",
+    upgradeSettings: { maxSurge: "10%" },
+    ...input,
+    mode,
+    orchestratorVersion,
+    currentOrchestratorVersion,
+    nodeImageVersion: before.nodeImageVersion ?? nodeImageVersion(osSKU),
+    provisioningState: previous ? (before.count !== count ? "Scaling" : "Updating") : "Creating",
+    powerState: before.powerState ?? { code: "Running" },
+    eTag: randomUUID(),
+  };
+  return { id: `${ctx.clusterId}/agentPools/${ctx.name}`, name: ctx.name, type: POOL_TYPE, properties };
+}

@@ -1,0 +1,355 @@
+// The provisioning engine: the provisioningState machine, long-running operations, conflicts and
+// cascades. It records every change in the store, starts the work on the backend and returns at
+// once; the operation record (served by the LRO endpoints) reports how the work ends.
+import type { Principal } from "../api/types.js";
+import { ArmError, badRequest, notFound, operationNotAllowed, resourceGroupNotFound, resourceNotFound } from "../arm/errors.js";
+import { newOperation, type OperationRecord } from "../arm/lro.js";
+import type { Config } from "../config.js";
+import type { ResourceStore, StoredResource } from "../store/store.js";
+import type { Clock, Logger } from "../util.js";
+import type { ClusterBackend, ClusterRef, CredentialKind, PoolRef } from "./backend.js";
+import { buildCluster, buildPool, CLUSTER_TYPE, POOL_TYPE, RESOURCE_GROUP_TYPE } from "./model.js";
+
+export interface Caller {
+  principal: Principal;
+}
+
+export const resourceGroupId = (subscriptionId: string, resourceGroup: string) =>
+  `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}`;
+
+export const clusterId = (subscriptionId: string, resourceGroup: string, name: string) =>
+  `${resourceGroupId(subscriptionId, resourceGroup)}/providers/Microsoft.ContainerService/managedClusters/${name}`;
+
+const SECRET_PATHS: [string, string][] = [
+  ["servicePrincipalProfile", "secret"],
+  ["windowsProfile", "adminPassword"],
+];
+
+export class Engine {
+  constructor(
+    private readonly store: ResourceStore,
+    readonly backend: ClusterBackend,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly config: Config,
+  ) {}
+
+  // ---- resource groups -------------------------------------------------------------------------
+
+  requireResourceGroup(subscriptionId: string, resourceGroup: string): StoredResource {
+    const group = this.store.get(resourceGroupId(subscriptionId, resourceGroup));
+    if (!group) throw resourceGroupNotFound(resourceGroup);
+    return group;
+  }
+
+  /** Deletes a resource group and everything in it; its clusters are torn down through the backend. */
+  deleteResourceGroup(subscriptionId: string, resourceGroup: string, caller: Caller): OperationRecord | undefined {
+    const group = this.store.get(resourceGroupId(subscriptionId, resourceGroup));
+    if (!group) return undefined;
+    this.assertIdle(group);
+    const clusters = this.store.children(group.id, CLUSTER_TYPE);
+    for (const cluster of clusters) this.assertClusterIdle(cluster);
+    this.store.put({ ...group, body: { ...group.body, properties: { ...group.body.properties, provisioningState: "Deleting" } } });
+    return this.run({
+      locks: [group, ...clusters],
+      subscriptionId,
+      location: group.body.location,
+      provider: "Microsoft.Resources",
+      action: "DeleteResourceGroup",
+      work: async () => {
+        for (const cluster of clusters) await this.backend.deleteCluster(this.clusterRef(cluster));
+      },
+      onSuccess: () => this.removeTree(group.id),
+      onFailure: (error) => this.setState(group.id, "Failed", error),
+    });
+  }
+
+  // ---- clusters ----------------------------------------------------------------------------------
+
+  getCluster(subscriptionId: string, resourceGroup: string, name: string): StoredResource {
+    const cluster = this.store.get(clusterId(subscriptionId, resourceGroup, name));
+    if (!cluster) {
+      this.requireResourceGroup(subscriptionId, resourceGroup);
+      throw resourceNotFound(CLUSTER_TYPE, name, resourceGroup);
+    }
+    return cluster;
+  }
+
+  listClusters(subscriptionId: string, resourceGroup?: string): StoredResource[] {
+    if (resourceGroup === undefined) return this.store.listByType(subscriptionId, CLUSTER_TYPE);
+    const group = this.requireResourceGroup(subscriptionId, resourceGroup);
+    return this.store.children(group.id, CLUSTER_TYPE);
+  }
+
+  /** The cluster as served: agentPoolProfiles is the view of its agent-pool resources; no secrets. */
+  clusterView(cluster: StoredResource): Record<string, any> {
+    const pools = this.store.children(cluster.id, POOL_TYPE);
+    const properties = { ...cluster.body.properties, agentPoolProfiles: pools.map((p) => ({ name: p.body.name, ...p.body.properties })) };
+    for (const [profile, secret] of SECRET_PATHS) {
+      if (properties[profile]?.[secret] !== undefined) properties[profile] = { ...properties[profile], [secret]: undefined };
+    }
+    return { ...cluster.body, properties };
+  }
+
+  putCluster(
+    subscriptionId: string,
+    resourceGroup: string,
+    name: string,
+    request: Record<string, any>,
+    caller: Caller,
+  ): { created: boolean; cluster: StoredResource; operation: OperationRecord } {
+    this.backend.checkAvailable?.();
+    const group = this.requireResourceGroup(subscriptionId, resourceGroup);
+    const id = clusterId(subscriptionId, resourceGroup, name);
+    const existing = this.store.get(id);
+    if (existing) this.assertClusterIdle(existing);
+    const canonicalId = existing?.id ?? `${group.id}/providers/Microsoft.ContainerService/managedClusters/${name}`;
+    const ctx = { subscriptionId, resourceGroup: group.body.name, name: existing?.body.name ?? name, id: canonicalId, tenantId: this.config.tenantId, principal: caller.principal, now: this.clock.now() };
+    const { cluster: body, pools } = buildCluster(ctx, request, existing?.body);
+    if (!existing && pools.length === 0) {
+      throw badRequest("InvalidParameter", "A managed cluster needs at least one agent pool in properties.agentPoolProfiles, and one of them must be a System pool.", "properties.agentPoolProfiles");
+    }
+    const names = new Set<string>();
+    for (const pool of pools) {
+      if (names.has(pool.name.toLowerCase())) throw badRequest("InvalidParameter", `Agent pool name '${pool.name}' appears twice in properties.agentPoolProfiles.`, "properties.agentPoolProfiles");
+      names.add(pool.name.toLowerCase());
+    }
+    // Build every pool before storing anything: a bad pool refuses the whole request.
+    const existingPools = existing ? this.store.children(existing.id, POOL_TYPE) : [];
+    const poolBodies = pools.map((pool, index) => {
+      const previous = existingPools.find((p) => p.body.name.toLowerCase() === pool.name.toLowerCase());
+      const defaultMode = !existing && index === 0 ? "System" : "User";
+      return buildPool({ clusterId: canonicalId, name: previous?.body.name ?? pool.name, clusterVersion: body.properties.currentKubernetesVersion, defaultMode, location: body.location }, pool.properties, previous?.body);
+    });
+    const allPools = [...existingPools.filter((p) => !names.has(p.body.name.toLowerCase())).map((p) => p.body), ...poolBodies];
+    if (!allPools.some((p) => p.properties.mode === "System")) {
+      throw badRequest("InvalidParameter", "A managed cluster needs at least one agent pool of mode System.", "properties.agentPoolProfiles");
+    }
+
+    const cluster: StoredResource = { id: canonicalId, type: CLUSTER_TYPE, parentKey: group.id.toLowerCase(), subscriptionId, body, etag: body.eTag };
+    this.store.put(cluster);
+    const storedPools = poolBodies.map((poolBody) => this.putPoolRecord(cluster, poolBody));
+    const operation = this.run({
+      locks: [cluster, ...storedPools],
+      subscriptionId,
+      location: body.location,
+      action: existing ? "Update" : "Create",
+      work: () => this.backend.applyCluster(this.clusterRef(cluster), this.store.children(cluster.id, POOL_TYPE).map(poolRef)),
+      onSuccess: () => {
+        this.setState(cluster.id, "Succeeded");
+        for (const pool of storedPools) this.setState(pool.id, "Succeeded");
+      },
+      onFailure: (error) => {
+        this.setState(cluster.id, "Failed", error);
+        for (const pool of storedPools) this.setState(pool.id, "Failed", error);
+      },
+    });
+    return { created: !existing, cluster: this.store.get(cluster.id)!, operation };
+  }
+
+  /** PATCH tags: replaces the whole tags map. */
+  updateClusterTags(subscriptionId: string, resourceGroup: string, name: string, tags: Record<string, string> | undefined, caller: Caller) {
+    const cluster = this.getCluster(subscriptionId, resourceGroup, name);
+    this.assertClusterIdle(cluster);
+    const body = { ...cluster.body, tags: tags ?? {}, eTag: crypto.randomUUID(), systemData: { ...cluster.body.systemData, lastModifiedBy: caller.principal.id, lastModifiedByType: caller.principal.type, lastModifiedAt: this.clock.now().toISOString() } };
+    const updated = { ...cluster, body, etag: body.eTag };
+    this.store.put(updated);
+    const operation = this.run({ locks: [updated], subscriptionId, location: body.location, action: "UpdateTags", work: async () => {}, onSuccess: () => {}, onFailure: () => {} });
+    return { cluster: this.store.get(cluster.id)!, operation };
+  }
+
+  deleteCluster(subscriptionId: string, resourceGroup: string, name: string): OperationRecord | undefined {
+    this.requireResourceGroup(subscriptionId, resourceGroup);
+    const cluster = this.store.get(clusterId(subscriptionId, resourceGroup, name));
+    if (!cluster) return undefined;
+    this.assertClusterIdle(cluster);
+    this.setState(cluster.id, "Deleting");
+    const ref = this.clusterRef(cluster);
+    return this.run({
+      locks: [cluster, ...this.store.children(cluster.id, POOL_TYPE)],
+      subscriptionId,
+      location: cluster.body.location,
+      action: "Delete",
+      work: () => this.backend.deleteCluster(ref),
+      onSuccess: () => this.removeTree(cluster.id),
+      onFailure: (error) => this.setState(cluster.id, "Failed", error),
+    });
+  }
+
+  async credentials(subscriptionId: string, resourceGroup: string, name: string, kind: CredentialKind): Promise<string> {
+    const cluster = this.getCluster(subscriptionId, resourceGroup, name);
+    return this.backend.kubeconfig(this.clusterRef(cluster), kind);
+  }
+
+  // ---- agent pools -------------------------------------------------------------------------------
+
+  getPool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string): StoredResource {
+    const cluster = this.getCluster(subscriptionId, resourceGroup, clusterName);
+    const pool = this.store.get(`${cluster.id}/agentPools/${poolName}`);
+    if (!pool) throw notFound(`Agent pool '${poolName}' was not found in managed cluster '${cluster.body.name}'.`);
+    return pool;
+  }
+
+  listPools(subscriptionId: string, resourceGroup: string, clusterName: string): StoredResource[] {
+    const cluster = this.getCluster(subscriptionId, resourceGroup, clusterName);
+    return this.store.children(cluster.id, POOL_TYPE);
+  }
+
+  putPool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string, request: Record<string, any>) {
+    this.backend.checkAvailable?.();
+    const cluster = this.getCluster(subscriptionId, resourceGroup, clusterName);
+    this.assertClusterIdle(cluster);
+    const existing = this.store.get(`${cluster.id}/agentPools/${poolName}`);
+    const body = buildPool(
+      { clusterId: cluster.id, name: existing?.body.name ?? poolName, clusterVersion: cluster.body.properties.currentKubernetesVersion, defaultMode: "User", location: cluster.body.location },
+      request.properties ?? {},
+      existing?.body,
+    );
+    if (existing?.body.properties.mode === "System" && body.properties.mode !== "System") this.assertAnotherSystemPool(cluster, poolName);
+    const pool = this.putPoolRecord(cluster, body);
+    const operation = this.run({
+      locks: [pool],
+      subscriptionId,
+      location: cluster.body.location,
+      action: existing ? "UpdateAgentPool" : "CreateAgentPool",
+      work: () => this.backend.applyAgentPool(this.clusterRef(cluster), poolRef(pool)),
+      onSuccess: () => this.setState(pool.id, "Succeeded"),
+      onFailure: (error) => this.setState(pool.id, "Failed", error),
+    });
+    return { created: !existing, pool: this.store.get(pool.id)!, operation };
+  }
+
+  deletePool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string): OperationRecord | undefined {
+    const cluster = this.getCluster(subscriptionId, resourceGroup, clusterName);
+    const pool = this.store.get(`${cluster.id}/agentPools/${poolName}`);
+    if (!pool) return undefined;
+    this.assertClusterIdle(cluster);
+    if (pool.body.properties.mode === "System") this.assertAnotherSystemPool(cluster, poolName);
+    this.setState(pool.id, "Deleting");
+    return this.run({
+      locks: [pool],
+      subscriptionId,
+      location: cluster.body.location,
+      action: "DeleteAgentPool",
+      work: () => this.backend.deleteAgentPool(this.clusterRef(cluster), pool.body.name),
+      onSuccess: () => this.store.delete(pool.id),
+      onFailure: (error) => this.setState(pool.id, "Failed", error),
+    });
+  }
+
+  // ---- operations --------------------------------------------------------------------------------
+
+  getOperation(name: string): OperationRecord | undefined {
+    return this.store.getOperation(name);
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------
+
+  private putPoolRecord(cluster: StoredResource, body: Record<string, any>): StoredResource {
+    const pool: StoredResource = { id: body.id, type: POOL_TYPE, parentKey: cluster.id.toLowerCase(), subscriptionId: cluster.subscriptionId, body, etag: body.properties.eTag };
+    this.store.put(pool);
+    return pool;
+  }
+
+  private assertAnotherSystemPool(cluster: StoredResource, poolName: string): void {
+    const others = this.store.children(cluster.id, POOL_TYPE).filter((p) => p.body.name.toLowerCase() !== poolName.toLowerCase());
+    if (!others.some((p) => p.body.properties.mode === "System")) {
+      throw badRequest("OperationNotAllowed", `Agent pool '${poolName}' is the last System pool of managed cluster '${cluster.body.name}'; a cluster needs at least one System pool.`);
+    }
+  }
+
+  /** A write is refused while any operation runs on the cluster or on one of its pools. */
+  private assertClusterIdle(cluster: StoredResource): void {
+    this.assertIdle(cluster);
+    for (const pool of this.store.children(cluster.id, POOL_TYPE)) this.assertIdle(pool);
+  }
+
+  private assertIdle(resource: StoredResource): void {
+    if (!resource.activeOperation) return;
+    const running = this.store.getOperation(resource.activeOperation);
+    if (running?.status === "InProgress") {
+      throw operationNotAllowed(
+        `Operation is not allowed because there's an in progress ${running.action} operation (${running.name}) on '${resource.body.name}' started at ${running.startTime}. Please wait for it to finish.`,
+      );
+    }
+  }
+
+  private setState(id: string, state: string, error?: ArmError | Error): void {
+    const resource = this.store.get(id);
+    if (!resource) return;
+    const properties = { ...resource.body.properties, provisioningState: state };
+    if (error && resource.type === CLUSTER_TYPE) properties.status = { provisioningError: { code: errorCode(error), message: error.message } };
+    else if (resource.type === CLUSTER_TYPE) delete properties.status;
+    this.store.put({ ...resource, body: { ...resource.body, properties } });
+  }
+
+  /** Deletes a resource and everything below it. */
+  private removeTree(id: string): void {
+    for (const child of this.store.children(id)) this.removeTree(child.id);
+    this.store.delete(id);
+  }
+
+  private clusterRef(cluster: StoredResource): ClusterRef {
+    const [, , subscriptionId, , resourceGroup] = cluster.id.split("/");
+    return { id: cluster.id, subscriptionId, resourceGroup, name: cluster.body.name, location: cluster.body.location, kubernetesVersion: cluster.body.properties.currentKubernetesVersion };
+  }
+
+  private run(spec: {
+    locks: StoredResource[];
+    subscriptionId: string;
+    location: string;
+    provider?: string;
+    action: string;
+    work: () => Promise<void>;
+    onSuccess: () => void;
+    onFailure: (error: Error) => void;
+  }): OperationRecord {
+    const operation = newOperation(
+      { subscriptionId: spec.subscriptionId, location: spec.location, provider: spec.provider ?? "Microsoft.ContainerService", resourceId: spec.locks[0].id, action: spec.action },
+      this.clock.now(),
+    );
+    this.store.putOperation(operation);
+    for (const lock of spec.locks) {
+      const current = this.store.get(lock.id);
+      if (current) this.store.put({ ...current, activeOperation: operation.name });
+    }
+    const finish = (status: "Succeeded" | "Failed", error?: Error) => {
+      const done: OperationRecord = { ...operation, status, endTime: this.clock.now().toISOString(), percentComplete: 100 };
+      if (error) done.error = { code: errorCode(error), message: error.message };
+      this.store.putOperation(done);
+      for (const lock of spec.locks) {
+        const current = this.store.get(lock.id);
+        if (current?.activeOperation === operation.name) this.store.put({ ...current, activeOperation: undefined });
+      }
+    };
+    let work: Promise<void>;
+    try {
+      work = spec.work();
+    } catch (error) {
+      work = Promise.reject(error);
+    }
+    work.then(
+      () => {
+        finish("Succeeded");
+        spec.onSuccess();
+      },
+      (error: Error) => {
+        this.logger.warn(`operation ${operation.name} (${spec.action} ${operation.resourceId}) failed: ${error.message}`);
+        finish("Failed", error);
+        spec.onFailure(error);
+      },
+    );
+    return operation;
+  }
+}
+
+function errorCode(error: Error): string {
+  return error instanceof ArmError ? error.code : "InternalOperationError";
+}
+
+function poolRef(pool: StoredResource): PoolRef {
+  const p = pool.body.properties;
+  return { name: pool.body.name, count: p.count ?? 0, mode: p.mode, nodeLabels: p.nodeLabels ?? {}, nodeTaints: p.nodeTaints ?? [] };
+}
+
+export { CLUSTER_TYPE, POOL_TYPE, RESOURCE_GROUP_TYPE };

@@ -1,0 +1,29 @@
+// Agent pools: List, Get, CreateOrUpdate, Delete. The same records the cluster shows as agentPoolProfiles.
+import { lroHeaders } from "../arm/lro.js";
+import { page } from "../arm/paging.js";
+import type { Handler } from "../api/types.js";
+
+export const agentPoolHandlers = {
+  AgentPools_List: (req, { engine }) => {
+    const { subscriptionId, resourceGroupName, resourceName } = req.params;
+    return { status: 200, body: page(req, engine.listPools(subscriptionId, resourceGroupName, resourceName), (p) => p.body) };
+  },
+
+  AgentPools_Get: (req, { engine }) => {
+    const { subscriptionId, resourceGroupName, resourceName, agentPoolName } = req.params;
+    return { status: 200, body: engine.getPool(subscriptionId, resourceGroupName, resourceName, agentPoolName).body };
+  },
+
+  AgentPools_CreateOrUpdate: (req, { engine }) => {
+    const { subscriptionId, resourceGroupName, resourceName, agentPoolName } = req.params;
+    const { created, pool, operation } = engine.putPool(subscriptionId, resourceGroupName, resourceName, agentPoolName, req.body);
+    return { status: created ? 201 : 200, headers: lroHeaders(req.baseUrl, operation, req.apiVersion), body: pool.body };
+  },
+
+  AgentPools_Delete: (req, { engine }) => {
+    const { subscriptionId, resourceGroupName, resourceName, agentPoolName } = req.params;
+    const operation = engine.deletePool(subscriptionId, resourceGroupName, resourceName, agentPoolName);
+    if (!operation) return { status: 204 };
+    return { status: 202, headers: lroHeaders(req.baseUrl, operation, req.apiVersion, { asyncOperation: true, location: true }) };
+  },
+} satisfies Record<string, Handler>;

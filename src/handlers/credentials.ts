@@ -1,0 +1,18 @@
+// Cluster credentials: {kubeconfigs: [{name, value: base64 kubeconfig}]}, named as Terraform reads them.
+import type { Handler } from "../api/types.js";
+import type { CredentialKind } from "../engine/backend.js";
+import { kubeconfigNames } from "../engine/kubeconfig.js";
+
+const credentialHandler =
+  (kind: CredentialKind): Handler =>
+  async (req, { engine }) => {
+    const { subscriptionId, resourceGroupName, resourceName } = req.params;
+    const kubeconfig = await engine.credentials(subscriptionId, resourceGroupName, resourceName, kind);
+    return { status: 200, body: { kubeconfigs: [{ name: kubeconfigNames[kind], value: Buffer.from(kubeconfig).toString("base64") }] } };
+  };
+
+export const credentialHandlers = {
+  ManagedClusters_ListClusterAdminCredentials: credentialHandler("admin"),
+  ManagedClusters_ListClusterUserCredentials: credentialHandler("user"),
+  ManagedClusters_ListClusterMonitoringUserCredentials: credentialHandler("monitoring"),
+} satisfies Record<string, Handler>;

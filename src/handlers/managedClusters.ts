@@ -1,0 +1,43 @@
+// Managed clusters: CreateOrUpdate, Get, Delete, List (subscription, resource group), UpdateTags.
+import { lroHeaders } from "../arm/lro.js";
+import { page } from "../arm/paging.js";
+import type { Handler } from "../api/types.js";
+
+export const managedClusterHandlers = {
+  ManagedClusters_Get: (req, { engine }) => {
+    const { subscriptionId, resourceGroupName, resourceName } = req.params;
+    return { status: 200, body: engine.clusterView(engine.getCluster(subscriptionId, resourceGroupName, resourceName)) };
+  },
+
+  ManagedClusters_List: (req, { engine }) => {
+    return { status: 200, body: page(req, engine.listClusters(req.params.subscriptionId), (c) => engine.clusterView(c)) };
+  },
+
+  ManagedClusters_ListByResourceGroup: (req, { engine }) => {
+    const clusters = engine.listClusters(req.params.subscriptionId, req.params.resourceGroupName);
+    return { status: 200, body: page(req, clusters, (c) => engine.clusterView(c)) };
+  },
+
+  ManagedClusters_CreateOrUpdate: (req, { engine }) => {
+    const { subscriptionId, resourceGroupName, resourceName } = req.params;
+    const { created, cluster, operation } = engine.putCluster(subscriptionId, resourceGroupName, resourceName, req.body, req);
+    return {
+      status: created ? 201 : 200,
+      headers: lroHeaders(req.baseUrl, operation, req.apiVersion),
+      body: engine.clusterView(cluster),
+    };
+  },
+
+  ManagedClusters_UpdateTags: (req, { engine }) => {
+    const { subscriptionId, resourceGroupName, resourceName } = req.params;
+    const { cluster, operation } = engine.updateClusterTags(subscriptionId, resourceGroupName, resourceName, req.body?.tags, req);
+    return { status: 200, headers: lroHeaders(req.baseUrl, operation, req.apiVersion), body: engine.clusterView(cluster) };
+  },
+
+  ManagedClusters_Delete: (req, { engine }) => {
+    const { subscriptionId, resourceGroupName, resourceName } = req.params;
+    const operation = engine.deleteCluster(subscriptionId, resourceGroupName, resourceName);
+    if (!operation) return { status: 204 };
+    return { status: 202, headers: lroHeaders(req.baseUrl, operation, req.apiVersion, { asyncOperation: true, location: true }) };
+  },
+} satisfies Record<string, Handler>;

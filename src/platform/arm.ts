@@ -1,0 +1,314 @@
+// ARM's own endpoints a real client calls besides AKS: subscriptions, tenants, locations, resource
+// providers and resource groups, and the long-running-operation status and result URLs.
+import type { ArmRequest, Handler, Services } from "../api/types.js";
+import type { RouteDef } from "../api/routeIndex.js";
+import { ArmError, badRequest, notFound, resourceGroupNotFound } from "../arm/errors.js";
+import { isTerminal, locationUrl, operationStatusBody, type OperationRecord } from "../arm/lro.js";
+import { page } from "../arm/paging.js";
+import { RESOURCE_GROUP_TYPE, resourceGroupId } from "../engine/provisioner.js";
+import type { VersionPolicy } from "../http/armPipeline.js";
+
+export interface PlatformRoute extends RouteDef {
+  kind: "platform";
+  versions: VersionPolicy;
+  handler: Handler;
+}
+
+// api-versions ARM accepts for resource groups (Microsoft.Resources), oldest first.
+export const RESOURCE_GROUP_API_VERSIONS = [
+  "2014-04-01", "2015-01-01", "2015-11-01", "2016-02-01", "2016-06-01", "2016-07-01", "2016-09-01", "2017-05-10",
+  "2017-06-01", "2017-08-01", "2018-02-01", "2018-05-01", "2019-03-01", "2019-05-01", "2019-05-10", "2019-07-01",
+  "2019-08-01", "2019-10-01", "2020-06-01", "2020-08-01", "2020-10-01", "2021-01-01", "2021-04-01", "2022-09-01",
+  "2023-07-01", "2024-03-01", "2024-07-01", "2024-11-01", "2025-01-01", "2025-03-01", "2025-04-01",
+];
+const resourceGroupVersions: VersionPolicy = { accepted: RESOURCE_GROUP_API_VERSIONS, errorCode: "InvalidApiVersionParameter" };
+
+/** Namespaces listed as registered; Terraform registers its list of providers unless told not to. */
+const KNOWN_PROVIDERS = [
+  "Microsoft.ContainerService", "Microsoft.Resources", "Microsoft.Authorization", "Microsoft.Compute", "Microsoft.Network",
+  "Microsoft.Storage", "Microsoft.KeyVault", "Microsoft.ManagedIdentity", "Microsoft.OperationalInsights",
+  "Microsoft.OperationsManagement", "Microsoft.Insights", "Microsoft.ContainerRegistry", "Microsoft.Monitor",
+  "Microsoft.AlertsManagement", "Microsoft.Dashboard", "Microsoft.KubernetesConfiguration", "Microsoft.Kubernetes",
+  "Microsoft.PolicyInsights", "Microsoft.Security", "Microsoft.Features", "Microsoft.ApiManagement", "Microsoft.AppConfiguration",
+  "Microsoft.Web", "Microsoft.Sql", "Microsoft.DBforPostgreSQL", "Microsoft.DBforMySQL", "Microsoft.DocumentDB",
+  "Microsoft.EventHub", "Microsoft.ServiceBus", "Microsoft.Cache", "Microsoft.Cdn", "Microsoft.DataProtection",
+  "Microsoft.RecoveryServices", "Microsoft.Maintenance", "Microsoft.ManagedServices", "Microsoft.Management",
+  "Microsoft.Search", "Microsoft.SignalRService", "Microsoft.CognitiveServices", "Microsoft.EventGrid", "Microsoft.Relay",
+  "Microsoft.Logic", "Microsoft.App", "Microsoft.ContainerInstance", "Microsoft.Devices", "Microsoft.DataFactory",
+  "Microsoft.HealthcareApis", "Microsoft.MachineLearningServices", "Microsoft.Automation", "Microsoft.Batch",
+];
+
+const LOCATIONS: [string, string, string][] = [
+  ["eastus", "East US", "US"], ["eastus2", "East US 2", "US"], ["westus", "West US", "US"], ["westus2", "West US 2", "US"],
+  ["westus3", "West US 3", "US"], ["centralus", "Central US", "US"], ["northeurope", "North Europe", "Europe"],
+  ["westeurope", "West Europe", "Europe"], ["uksouth", "UK South", "UK"], ["swedencentral", "Sweden Central", "Europe"],
+  ["germanywestcentral", "Germany West Central", "Europe"], ["francecentral", "France Central", "Europe"],
+  ["southeastasia", "Southeast Asia", "Asia Pacific"], ["eastasia", "East Asia", "Asia Pacific"],
+  ["japaneast", "Japan East", "Asia Pacific"], ["australiaeast", "Australia East", "Asia Pacific"],
+  ["canadacentral", "Canada Central", "Canada"], ["brazilsouth", "Brazil South", "South America"],
+  ["centralindia", "Central India", "Asia Pacific"], ["koreacentral", "Korea Central", "Asia Pacific"],
+];
+
+const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const RESOURCE_GROUP_NAME_RE = /^[-\w._()]{1,90}$/u;
+
+function requireSubscription(subscriptionId: string): void {
+  if (!GUID_RE.test(subscriptionId)) {
+    throw badRequest("InvalidSubscriptionId", `The provided subscription identifier '${subscriptionId}' is malformed or invalid.`);
+  }
+}
+
+function subscriptionBody(subscriptionId: string, { config }: Services) {
+  return {
+    id: `/subscriptions/${subscriptionId}`,
+    authorizationSource: "RoleBased",
+    managedByTenants: [],
+    subscriptionId,
+    tenantId: config.tenantId,
+    displayName: subscriptionId === config.subscriptionId ? "AKS Emulator" : `AKS Emulator (${subscriptionId})`,
+    state: "Enabled",
+    subscriptionPolicies: { locationPlacementId: "Public_2014-09-01", quotaId: "PayAsYouGo_2014-09-01", spendingLimit: "Off" },
+    tags: {},
+  };
+}
+
+function providerBody(subscriptionId: string, namespace: string, services: Services) {
+  const resourceTypes =
+    namespace.toLowerCase() === "microsoft.containerservice"
+      ? containerServiceResourceTypes(services)
+      : [];
+  return {
+    id: `/subscriptions/${subscriptionId}/providers/${namespace}`,
+    namespace,
+    registrationState: "Registered",
+    registrationPolicy: "RegistrationRequired",
+    resourceTypes,
+  };
+}
+
+function containerServiceResourceTypes({ config }: Services) {
+  const apiVersions = ["2026-06-01", "2025-10-01"];
+  const locations = LOCATIONS.map(([, display]) => display);
+  return [
+    "managedClusters", "managedClusters/agentPools", "managedClusters/maintenanceConfigurations", "snapshots",
+    "locations", "locations/operations", "locations/operationresults", "locations/kubernetesVersions", "operations",
+  ].map((resourceType) => ({
+    resourceType,
+    locations: resourceType.startsWith("locations") || resourceType === "operations" ? [] : locations,
+    apiVersions,
+    defaultApiVersion: apiVersions[0],
+    capabilities: resourceType === "managedClusters" ? "CrossResourceGroupResourceMove, CrossSubscriptionResourceMove, SupportsTags, SupportsLocation" : "None",
+    ...(config.aksEnabled ? {} : { locations: [] }),
+  }));
+}
+
+function resourceGroupView(body: Record<string, any>) {
+  return body;
+}
+
+function putResourceGroup(req: ArmRequest, { store }: Services) {
+  const { subscriptionId, resourceGroupName } = req.params;
+  requireSubscription(subscriptionId);
+  if (!RESOURCE_GROUP_NAME_RE.test(resourceGroupName) || resourceGroupName.endsWith(".")) {
+    throw badRequest(
+      "InvalidResourceGroupName",
+      `Resource group name '${resourceGroupName}' is invalid: use up to 90 letters, digits, underscores, hyphens, periods and parentheses, not ending in a period.`,
+      "resourceGroupName",
+    );
+  }
+  const body = req.body;
+  if (!body || typeof body !== "object" || Array.isArray(body)) {
+    throw badRequest("InvalidRequestContent", "The request content was invalid: a JSON object with 'location' is required.");
+  }
+  if (typeof body.location !== "string" || !body.location) throw badRequest("LocationRequired", "The location property is required for this definition.");
+  if (body.tags !== undefined && !isStringMap(body.tags)) throw badRequest("InvalidRequestContent", "The request content was invalid: 'tags' must be an object of strings.", "tags");
+  const id = resourceGroupId(subscriptionId, resourceGroupName);
+  const existing = store.get(id);
+  if (existing?.body.properties?.provisioningState === "Deleting") {
+    throw new ArmError(409, "ResourceGroupBeingDeleted", `The resource group '${existing.body.name}' is in deprovisioning state and cannot perform this operation.`);
+  }
+  if (existing && normaliseLocation(existing.body.location) !== normaliseLocation(body.location)) {
+    throw new ArmError(409, "InvalidResourceGroupLocation", `Invalid resource group location '${body.location}'. The Resource group already exists in location '${existing.body.location}'.`);
+  }
+  const name = existing?.body.name ?? resourceGroupName;
+  const canonicalId = existing?.id ?? id;
+  const group = {
+    id: canonicalId,
+    name,
+    type: RESOURCE_GROUP_TYPE,
+    location: existing?.body.location ?? normaliseLocation(body.location),
+    ...(body.managedBy !== undefined ? { managedBy: body.managedBy } : {}),
+    tags: body.tags ?? {},
+    properties: { provisioningState: "Succeeded" },
+  };
+  store.put({ id: canonicalId, type: RESOURCE_GROUP_TYPE, parentKey: `/subscriptions/${subscriptionId}`.toLowerCase(), subscriptionId, body: group, etag: "" });
+  return { status: existing ? 200 : 201, body: resourceGroupView(group) };
+}
+
+function getResourceGroup(req: ArmRequest, { store }: Services) {
+  const { subscriptionId, resourceGroupName } = req.params;
+  requireSubscription(subscriptionId);
+  const group = store.get(resourceGroupId(subscriptionId, resourceGroupName));
+  if (!group) throw resourceGroupNotFound(resourceGroupName);
+  return group;
+}
+
+function isStringMap(value: unknown): value is Record<string, string> {
+  return !!value && typeof value === "object" && !Array.isArray(value) && Object.values(value).every((v) => typeof v === "string");
+}
+
+const normaliseLocation = (location: string) => location.replace(/\s+/g, "").toLowerCase();
+
+/** Answers an operation-status or operation-result URL. */
+function operationResult(op: OperationRecord, req: ArmRequest) {
+  if (!isTerminal(op.status)) {
+    return { status: 202, headers: { Location: locationUrl(req.baseUrl, op, req.apiVersion), "Retry-After": "1" } };
+  }
+  if (op.status === "Succeeded") {
+    if (op.result) return { status: op.result.status, body: op.result.body };
+    return { status: op.provider === "Microsoft.Resources" ? 200 : 204 };
+  }
+  const error = new ArmError(op.error?.code === "InternalOperationError" ? 500 : 400, op.error?.code ?? "OperationFailed", op.error?.message ?? `Operation ${op.name} ${op.status.toLowerCase()}.`);
+  throw error;
+}
+
+function findOperation(req: ArmRequest, services: Services, provider: string): OperationRecord {
+  const op = services.engine.getOperation(req.params.operationId);
+  if (!op || op.provider.toLowerCase() !== provider.toLowerCase() || op.subscriptionId.toLowerCase() !== req.params.subscriptionId.toLowerCase()) {
+    throw notFound(`Operation '${req.params.operationId}' was not found.`);
+  }
+  return op;
+}
+
+const S = "/subscriptions/{subscriptionId}";
+const RG = `${S}/resourceGroups/{resourceGroupName}`;
+const AKS_LOCATION = `${S}/providers/Microsoft.ContainerService/locations/{location}`;
+
+export const platformRoutes: PlatformRoute[] = [
+  {
+    kind: "platform", method: "GET", template: "/subscriptions", operationId: "Subscriptions_List", versions: "any",
+    handler: (req, services) => {
+      const ids = new Set([services.config.subscriptionId]);
+      const value = [...ids].map((id) => subscriptionBody(id, services));
+      return { status: 200, body: { value, count: { type: "Total", value: value.length } } };
+    },
+  },
+  {
+    kind: "platform", method: "GET", template: S, operationId: "Subscriptions_Get", versions: "any",
+    handler: (req, services) => {
+      requireSubscription(req.params.subscriptionId);
+      return { status: 200, body: subscriptionBody(req.params.subscriptionId, services) };
+    },
+  },
+  {
+    kind: "platform", method: "GET", template: `${S}/locations`, operationId: "Subscriptions_ListLocations", versions: "any",
+    handler: (req) => {
+      requireSubscription(req.params.subscriptionId);
+      const value = LOCATIONS.map(([name, displayName, geographyGroup]) => ({
+        id: `/subscriptions/${req.params.subscriptionId}/locations/${name}`,
+        name,
+        type: "Region",
+        displayName,
+        regionalDisplayName: `(${geographyGroup}) ${displayName}`,
+        metadata: { regionType: "Physical", regionCategory: "Recommended", geographyGroup },
+      }));
+      return { status: 200, body: { value } };
+    },
+  },
+  {
+    kind: "platform", method: "GET", template: "/tenants", operationId: "Tenants_List", versions: "any",
+    handler: (req, { config }) => ({
+      status: 200,
+      body: {
+        value: [
+          {
+            id: `/tenants/${config.tenantId}`,
+            tenantId: config.tenantId,
+            countryCode: "US",
+            displayName: "AKS Emulator",
+            domains: ["aksemulator.onmicrosoft.com"],
+            defaultDomain: "aksemulator.onmicrosoft.com",
+            tenantCategory: "Home",
+            tenantType: "AAD",
+          },
+        ],
+      },
+    }),
+  },
+  {
+    kind: "platform", method: "GET", template: `${S}/providers`, operationId: "Providers_List", versions: "any",
+    handler: (req, services) => {
+      requireSubscription(req.params.subscriptionId);
+      return { status: 200, body: page(req, KNOWN_PROVIDERS, (ns) => providerBody(req.params.subscriptionId, ns, services), 1000) };
+    },
+  },
+  {
+    kind: "platform", method: "GET", template: `${S}/providers/{resourceProviderNamespace}`, operationId: "Providers_Get", versions: "any",
+    handler: (req, services) => {
+      requireSubscription(req.params.subscriptionId);
+      const known = KNOWN_PROVIDERS.find((ns) => ns.toLowerCase() === req.params.resourceProviderNamespace.toLowerCase());
+      return { status: 200, body: providerBody(req.params.subscriptionId, known ?? req.params.resourceProviderNamespace, services) };
+    },
+  },
+  {
+    kind: "platform", method: "POST", template: `${S}/providers/{resourceProviderNamespace}/register`, operationId: "Providers_Register", versions: "any",
+    handler: (req, services) => {
+      requireSubscription(req.params.subscriptionId);
+      const known = KNOWN_PROVIDERS.find((ns) => ns.toLowerCase() === req.params.resourceProviderNamespace.toLowerCase());
+      return { status: 200, body: providerBody(req.params.subscriptionId, known ?? req.params.resourceProviderNamespace, services) };
+    },
+  },
+  {
+    kind: "platform", method: "GET", template: `${S}/resourcegroups`, operationId: "ResourceGroups_List", versions: resourceGroupVersions,
+    handler: (req, { store }) => {
+      requireSubscription(req.params.subscriptionId);
+      return { status: 200, body: page(req, store.listByType(req.params.subscriptionId, RESOURCE_GROUP_TYPE), (g) => resourceGroupView(g.body)) };
+    },
+  },
+  { kind: "platform", method: "PUT", template: RG, operationId: "ResourceGroups_CreateOrUpdate", versions: resourceGroupVersions, handler: putResourceGroup },
+  {
+    kind: "platform", method: "GET", template: RG, operationId: "ResourceGroups_Get", versions: resourceGroupVersions,
+    handler: (req, services) => ({ status: 200, body: resourceGroupView(getResourceGroup(req, services).body) }),
+  },
+  {
+    kind: "platform", method: "HEAD", template: RG, operationId: "ResourceGroups_CheckExistence", versions: resourceGroupVersions,
+    handler: (req, { store }) => {
+      requireSubscription(req.params.subscriptionId);
+      return { status: store.get(resourceGroupId(req.params.subscriptionId, req.params.resourceGroupName)) ? 204 : 404 };
+    },
+  },
+  {
+    kind: "platform", method: "PATCH", template: RG, operationId: "ResourceGroups_Update", versions: resourceGroupVersions,
+    handler: (req, services) => {
+      const group = getResourceGroup(req, services);
+      const patch = req.body ?? {};
+      if (patch.tags !== undefined && patch.tags !== null && !isStringMap(patch.tags)) {
+        throw badRequest("InvalidRequestContent", "The request content was invalid: 'tags' must be an object of strings.", "tags");
+      }
+      const body = { ...group.body, ...(patch.tags !== undefined ? { tags: patch.tags ?? {} } : {}), ...(patch.managedBy !== undefined ? { managedBy: patch.managedBy } : {}) };
+      services.store.put({ ...group, body });
+      return { status: 200, body: resourceGroupView(body) };
+    },
+  },
+  {
+    kind: "platform", method: "DELETE", template: RG, operationId: "ResourceGroups_Delete", versions: resourceGroupVersions,
+    handler: (req, { engine }) => {
+      requireSubscription(req.params.subscriptionId);
+      const op = engine.deleteResourceGroup(req.params.subscriptionId, req.params.resourceGroupName, req);
+      if (!op) throw resourceGroupNotFound(req.params.resourceGroupName);
+      return { status: 202, headers: { Location: locationUrl(req.baseUrl, op, req.apiVersion), "Retry-After": "1" } };
+    },
+  },
+  {
+    kind: "platform", method: "GET", template: `${S}/operationresults/{operationId}`, operationId: "ResourceGroups_OperationResult", versions: "any",
+    handler: (req, services) => operationResult(findOperation(req, services, "Microsoft.Resources"), req),
+  },
+  {
+    kind: "platform", method: "GET", template: `${AKS_LOCATION}/operations/{operationId}`, operationId: "ContainerService_OperationStatus", versions: "any",
+    handler: (req, services) => ({ status: 200, body: operationStatusBody(findOperation(req, services, "Microsoft.ContainerService")) }),
+  },
+  {
+    kind: "platform", method: "GET", template: `${AKS_LOCATION}/operationresults/{operationId}`, operationId: "ContainerService_OperationResult", versions: "any",
+    handler: (req, services) => operationResult(findOperation(req, services, "Microsoft.ContainerService"), req),
+  },
+];
