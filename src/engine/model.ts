@@ -189,7 +189,7 @@ function networkProfile(requested: Record<string, any> | undefined, ctx: Cluster
   if (profile.outboundType === "loadBalancer" && String(profile.loadBalancerSku).toLowerCase() === "standard") {
     profile.loadBalancerProfile = {
       managedOutboundIPs: { count: 1 },
-      backendPoolType: "nodeIPConfiguration",
+      backendPoolType: "NodeIPConfiguration",
       ...requested?.loadBalancerProfile,
       effectiveOutboundIPs: [
         { id: `/subscriptions/${ctx.subscriptionId}/resourceGroups/${nodeResourceGroup}/providers/Microsoft.Network/publicIPAddresses/${stableGuid(ctx.id, "outbound-ip")}` },
