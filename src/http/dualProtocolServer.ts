@@ -39,6 +39,12 @@ export function createDualProtocolServer(
     ...(options.requestTimeoutMs !== undefined && { requestTimeout: options.requestTimeoutMs }),
     ...(options.headersTimeoutMs !== undefined && { headersTimeout: options.headersTimeoutMs }),
     ...(options.maxHeaderSize !== undefined && { maxHeaderSize: options.maxHeaderSize }),
+    // Node checks those timeouts on an interval (30 s by default); keep it
+    // below the shortest timeout asked for so short ones are honoured.
+    connectionsCheckingInterval: Math.max(
+      100,
+      Math.min(30_000, ...[options.headersTimeoutMs, options.requestTimeoutMs].filter((t): t is number => !!t).map((t) => t / 2)),
+    ),
   };
   const httpServer = http.createServer(serverOptions, handler);
   // ALPN pinned to http/1.1: clients offering h2 (Go, curl) then settle on HTTP/1.1.
@@ -64,7 +70,8 @@ export function createDualProtocolServer(
     // handlers once they own the socket.
     socket.on("error", () => socket.destroy());
     undecided.add(socket);
-    socket.setTimeout(firstByteTimeoutMs, () => socket.destroy());
+    const silent = (): void => void socket.destroy();
+    socket.setTimeout(firstByteTimeoutMs, silent);
     socket.once("close", () => undecided.delete(socket));
 
     const dispatch = (): void => {
@@ -74,7 +81,9 @@ export function createDualProtocolServer(
         return;
       }
       undecided.delete(socket);
+      // From here on, timeouts are the inner server's business.
       socket.setTimeout(0);
+      socket.removeListener("timeout", silent);
       socket.unshift(first);
       const target = first[0] === TLS_HANDSHAKE_RECORD ? httpsServer : httpServer;
       target.emit("connection", socket);
