@@ -39,12 +39,22 @@ async function download(manifest: Manifest, file: ManifestFile): Promise<Buffer>
   return Buffer.from(await response.arrayBuffer());
 }
 
-export async function syncSpecs(log: (line: string) => void = console.log): Promise<void> {
-  const manifest = readManifest();
-  const source = localSource();
+export interface SyncOptions {
+  manifest?: Manifest;
+  /** Folder holding upstream paths (../shared/specs); undefined: download by commit. */
+  source?: string;
+  target?: string;
+  log?: (line: string) => void;
+}
+
+export async function syncSpecs(options: SyncOptions = {}): Promise<void> {
+  const manifest = options.manifest ?? readManifest();
+  const source = "source" in options ? options.source : localSource();
+  const targetDir = options.target ?? upstreamDir;
+  const log = options.log ?? console.log;
   let copied = 0;
   for (const file of manifest.files) {
-    const target = join(upstreamDir, file.path);
+    const target = join(targetDir, file.path);
     if (existsSync(target) && sha256(readFileSync(target)) === file.sha256) continue;
     let data: Buffer;
     let origin: string;

@@ -1,0 +1,70 @@
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readManifest, syncSpecs, type Manifest } from "../../scripts/sync-specs.js";
+import { apiVersions, operationsByVersion } from "../../generated/operations.js";
+import { placeholderOperations } from "../../src/handlers/index.js";
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+function fixture(files: Record<string, string>, manifestFiles: Manifest["files"]) {
+  const root = mkdtempSync(join(tmpdir(), "sync-specs-"));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, "source", path)), { recursive: true });
+    writeFileSync(join(root, "source", path), text);
+  }
+  const manifest: Manifest = { rawUrlTemplate: "http://127.0.0.1:9/{commit}/{path}", entry: {}, files: manifestFiles };
+  return { root, manifest, source: join(root, "source"), target: join(root, "target") };
+}
+
+describe("spec sync", () => {
+  it("copies files whose sha256 matches the manifest", async () => {
+    const text = '{"swagger":"2.0"}';
+    const f = fixture({ "a/spec.json": text }, [{ path: "a/spec.json", commit: "c1", sha256: sha256(text), bytes: text.length }]);
+    await syncSpecs({ manifest: f.manifest, source: f.source, target: f.target, log: () => {} });
+    expect(readFileSync(join(f.target, "a/spec.json"), "utf8")).toBe(text);
+  });
+
+  it("refuses a file whose sha256 differs, and writes nothing", async () => {
+    const f = fixture({ "a/spec.json": '{"tampered":true}' }, [{ path: "a/spec.json", commit: "c1", sha256: sha256("original"), bytes: 8 }]);
+    await expect(syncSpecs({ manifest: f.manifest, source: f.source, target: f.target, log: () => {} })).rejects.toThrow(/sha256 .* differs/);
+    expect(existsSync(join(f.target, "a/spec.json"))).toBe(false);
+  });
+
+  it("the project manifest pins both api-versions and the common-types, each with commit and sha256", () => {
+    const manifest = readManifest();
+    expect(Object.keys(manifest.entry).sort()).toEqual(["2025-10-01", "2026-06-01"]);
+    const paths = manifest.files.map((f) => f.path);
+    for (const entry of Object.values(manifest.entry)) expect(paths).toContain(entry);
+    expect(paths.some((p) => p.endsWith("common-types/resource-management/v6/types.json"))).toBe(true);
+    for (const file of manifest.files) {
+      expect(file.commit).toMatch(/^[0-9a-f]{40}$/);
+      expect(file.sha256).toMatch(/^[0-9a-f]{64}$/);
+    }
+  });
+});
+
+describe("generated catalogue", () => {
+  it("has all 69 operations of 2026-06-01 and the 65 of 2025-10-01", () => {
+    expect(apiVersions).toEqual(["2026-06-01", "2025-10-01"]);
+    expect(operationsByVersion["2026-06-01"]).toHaveLength(69);
+    expect(operationsByVersion["2025-10-01"]).toHaveLength(65);
+  });
+
+  it("generated OpenAPI documents are OpenAPI 3 with no external references left", () => {
+    for (const version of apiVersions) {
+      const text = readFileSync(join("generated", "openapi", `${version}.json`), "utf8");
+      const doc = JSON.parse(text);
+      expect(doc.openapi).toMatch(/^3\./);
+      expect(text).not.toMatch(/"\$ref":"[^#]/);
+      expect(text).not.toContain("x-ms-examples");
+    }
+  });
+
+  it("placeholders name only real operations", () => {
+    const all = new Set(apiVersions.flatMap((v) => operationsByVersion[v].map((o) => o.operationId)));
+    for (const id of placeholderOperations) expect(all.has(id)).toBe(true);
+  });
+});
