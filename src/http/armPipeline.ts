@@ -66,7 +66,10 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
     if (lookup.kind === "methodNotAllowed") {
       return writeError(
         res,
-        new ArmError(405, "MethodNotAllowed", `The HTTP method '${req.method}' is not supported at '${path}'. Supported: ${lookup.allowed.join(", ")}.`),
+        // RFC 9110: a 405 names the methods the resource does support in Allow.
+        new ArmError(405, "MethodNotAllowed", `The HTTP method '${req.method}' is not supported at '${path}'. Supported: ${lookup.allowed.join(", ")}.`, undefined, undefined, {
+          Allow: lookup.allowed.join(", "),
+        }),
       );
     }
     const query = parseQuery(queryAt >= 0 ? rawUrl.slice(queryAt + 1) : "");
@@ -93,13 +96,18 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
       checkApiVersion(route, apiVersion, params);
       const body = await readJsonBody(req, config.maxBodyBytes);
       if (route.kind === "aks") {
-        const issues = spec.get(apiVersion)!.validateRequest(route.operationId, {
-          method: route.method.toLowerCase(),
-          path: canonicalPath(route, params),
-          query,
-          headers: req.headers as Record<string, any>,
-          body,
-        });
+        const issues = spec
+          .get(apiVersion)!
+          .validateRequest(route.operationId, {
+            method: route.method.toLowerCase(),
+            path: canonicalPath(route, params),
+            query,
+            headers: req.headers as Record<string, any>,
+            body,
+          })
+          // ARM ignores query parameters an operation does not declare: clients add their own, and
+          // the emulator's own nextLink carries $skipToken, which no AKS list operation declares.
+          .filter((issue) => !(issue.location === "query" && issue.keyword === "additionalProperties"));
         if (issues.length) throw requestValidationError(issues, params);
       }
       const armRequest: ArmRequest = {
@@ -124,7 +132,9 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
       }
       response = errorResponse(error instanceof ArmError ? error : internalError());
     }
-    if (route.kind === "aks" && config.responseValidation !== "off" && spec.get(apiVersion)) {
+    // Only where the version has the operation: a refused version (e.g. a 2026-06-01-only operation
+    // asked at 2025-10-01) has no response schema to check, and looking one up would throw.
+    if (route.kind === "aks" && config.responseValidation !== "off" && spec.get(apiVersion)?.operations.has(route.operationId)) {
       response = checkResponse(route.operationId, apiVersion, response);
     }
     write(res, response, req.method === "HEAD");
@@ -181,6 +191,8 @@ function canonicalPath(route: CompiledRoute, params: Record<string, string>): st
   return route.template.replace(/\{([^}]+)\}/g, (_, name: string) => params[name] ?? "");
 }
 
+const VALUE_KEYWORDS = new Set(["pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "enum", "const", "format", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties"]);
+
 /** Turns ajv issues into ARM's answers: the spec's own parameter and body rules, named precisely. */
 function requestValidationError(issues: ValidationIssue[], params: Record<string, string>): ArmError {
   const first = issues[0];
@@ -197,22 +209,32 @@ function requestValidationError(issues: ValidationIssue[], params: Record<string
     );
   }
   if (area === "query") {
-    return badRequest("InvalidParameter", `The query parameter '${name}' ${first.message}.`, name);
+    const parameter = name ?? first.params.missingProperty ?? first.params.additionalProperty;
+    return badRequest("InvalidParameter", `The query parameter '${parameter}' ${first.message}.`, parameter);
   }
-  if (first.location === "requestBody" && first.keyword === "required" && first.params.missingProperty === "location") {
+  // A missing body is reported at the request's root, a missing body property under requestBody.
+  const missing = (at: string, property: string) => (issue: ValidationIssue) =>
+    issue.location === at && issue.keyword === "required" && issue.params.missingProperty === property;
+  if (issues.some(missing("", "requestBody"))) {
+    return badRequest("InvalidRequestContent", "The request content was invalid: the operation requires a JSON object body and none was sent.");
+  }
+  // ARM checks location before the resource provider sees the request, whatever else is wrong.
+  if (issues.some(missing("requestBody", "location"))) {
     return badRequest("LocationRequired", "The location property is required for this definition.");
   }
-  const details: ArmErrorBody[] = issues.slice(0, 20).map((issue) => {
+  // Well-typed JSON whose values break a rule (a name pattern, a range, an enum) is what AKS itself
+  // refuses, as InvalidParameter ("The value of parameter agentPoolProfile.name is invalid.");
+  // JSON of the wrong shape (types, required properties) is ARM's InvalidRequestContent.
+  const code = issues.every((issue) => VALUE_KEYWORDS.has(issue.keyword)) ? "InvalidParameter" : "InvalidRequestContent";
+  const details = new Map<string, ArmErrorBody>(); // ajv repeats an issue once per schema branch
+  for (const issue of issues) {
     const target = issue.location.replace(/^requestBody\/?/, "").replace(/\//g, ".");
     const property = issue.keyword === "required" ? `${target ? target + "." : ""}${issue.params.missingProperty}` : target;
-    return { code: "InvalidParameter", message: `${property || "body"}: ${issue.message}`, target: property || undefined };
-  });
-  return badRequest(
-    "InvalidRequestContent",
-    `The request content was invalid: ${details.map((d) => d.message).join("; ")}.`,
-    details[0]?.target,
-    details,
-  );
+    const message = `${property || "body"}: ${issue.message}`;
+    if (details.size < 20 && !details.has(message)) details.set(message, { code: "InvalidParameter", message, target: property || undefined });
+  }
+  const list = [...details.values()];
+  return badRequest(code, `The request content was invalid: ${list.map((d) => d.message).join("; ")}.`, list[0]?.target, list);
 }
 
 export function errorResponse(error: ArmError): ArmResponse {
@@ -289,7 +311,8 @@ function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
 }
 
 function tooLarge(limit: number): ArmError {
-  return new ArmError(413, "RequestEntityTooLarge", `The request content length exceeds the limit of ${limit} bytes.`);
+  // ARM's own code and wording for a body over its 4 MB limit.
+  return new ArmError(413, "RequestContentTooLarge", `The request content size exceeds the maximum size of ${limit} bytes.`);
 }
 
 /** Reads the caller from the bearer token's claims without verifying it (token checks are separate). */

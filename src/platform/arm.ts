@@ -282,6 +282,9 @@ export const platformRoutes: PlatformRoute[] = [
     handler: (req, services) => {
       const group = getResourceGroup(req, services);
       const patch = req.body ?? {};
+      if (typeof patch !== "object" || Array.isArray(patch)) {
+        throw badRequest("InvalidRequestContent", "The request content was invalid: a JSON object is required.");
+      }
       if (patch.tags !== undefined && patch.tags !== null && !isStringMap(patch.tags)) {
         throw badRequest("InvalidRequestContent", "The request content was invalid: 'tags' must be an object of strings.", "tags");
       }
@@ -305,7 +308,11 @@ export const platformRoutes: PlatformRoute[] = [
   },
   {
     kind: "platform", method: "GET", template: `${AKS_LOCATION}/operations/{operationId}`, operationId: "ContainerService_OperationStatus", versions: "any",
-    handler: (req, services) => ({ status: 200, body: operationStatusBody(findOperation(req, services, "Microsoft.ContainerService")) }),
+    handler: (req, services) => {
+      const op = findOperation(req, services, "Microsoft.ContainerService");
+      // Retry-After on every in-progress poll: without it az and Python wait 30 s, Terraform 10 s.
+      return { status: 200, headers: isTerminal(op.status) ? undefined : { "Retry-After": "1" }, body: operationStatusBody(op) };
+    },
   },
   {
     kind: "platform", method: "GET", template: `${AKS_LOCATION}/operationresults/{operationId}`, operationId: "ContainerService_OperationResult", versions: "any",
