@@ -130,10 +130,12 @@ export function buildCluster(
     eTag: randomUUID(),
     systemData: systemData(ctx.principal, ctx.now, previous?.systemData),
   };
-  const identity = managedIdentity(request.identity, ctx);
+  // A cluster's managed identity cannot be taken away: an update PUT that leaves `identity` out (a
+  // hand-written body, a partial model) keeps it, and with it the kubelet identity in identityProfile.
+  const identity = managedIdentity(request.identity ?? previous?.identity, ctx);
   if (identity) {
     cluster.identity = identity;
-    properties.identityProfile ??= {
+    properties.identityProfile ??= before.identityProfile ?? {
       kubeletidentity: {
         resourceId: `/subscriptions/${ctx.subscriptionId}/resourcegroups/${nodeResourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${ctx.name}-agentpool`,
         clientId: stableGuid(ctx.id, "kubelet-client"),
