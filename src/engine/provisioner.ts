@@ -42,6 +42,15 @@ export class Engine {
     return group;
   }
 
+  /** As requireResourceGroup, for writes: a group being deleted takes no new resources (ARM's 409). */
+  requireWritableResourceGroup(subscriptionId: string, resourceGroup: string): StoredResource {
+    const group = this.requireResourceGroup(subscriptionId, resourceGroup);
+    if (group.body.properties?.provisioningState === "Deleting") {
+      throw new ArmError(409, "ResourceGroupBeingDeleted", `The resource group '${group.body.name}' is in deprovisioning state and cannot perform this operation.`);
+    }
+    return group;
+  }
+
   /** Deletes a resource group and everything in it; its clusters are torn down through the backend. */
   deleteResourceGroup(subscriptionId: string, resourceGroup: string, caller: Caller): OperationRecord | undefined {
     const group = this.store.get(resourceGroupId(subscriptionId, resourceGroup));
@@ -99,7 +108,7 @@ export class Engine {
     caller: Caller,
   ): { created: boolean; cluster: StoredResource; operation: OperationRecord } {
     this.backend.checkAvailable?.();
-    const group = this.requireResourceGroup(subscriptionId, resourceGroup);
+    const group = this.requireWritableResourceGroup(subscriptionId, resourceGroup);
     const id = clusterId(subscriptionId, resourceGroup, name);
     const existing = this.store.get(id);
     if (existing) this.assertClusterIdle(existing);
@@ -197,6 +206,7 @@ export class Engine {
 
   putPool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string, request: Record<string, any>) {
     this.backend.checkAvailable?.();
+    this.requireWritableResourceGroup(subscriptionId, resourceGroup);
     const cluster = this.getCluster(subscriptionId, resourceGroup, clusterName);
     this.assertClusterIdle(cluster);
     const existing = this.store.get(`${cluster.id}/agentPools/${poolName}`);

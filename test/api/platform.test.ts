@@ -261,6 +261,9 @@ describe("resource groups", () => {
     expect(running.headers.get("location")).toBe(location);
     expect((await rg("GET", "doomed-rg")).json.properties.provisioningState).toBe("Deleting");
     expectArmError(await rg("PUT", "doomed-rg", { location: "westeurope" }), 409, "ResourceGroupBeingDeleted");
+    // nothing new may be created in a group being deleted (it would vanish with the group)
+    const late = await call("PUT", `${clusterPath("doomed-rg", "latecomer")}?api-version=${AKS_VERSION}`, { body: CLUSTER_BODY });
+    expectArmError(late, 409, "ResourceGroupBeingDeleted");
 
     backend.releaseAll();
     let result: Answer;
