@@ -25,7 +25,25 @@ const SECRET_PATHS: [string, string][] = [
   ["windowsProfile", "adminPassword"],
 ];
 
+export interface OperationSpec {
+  /** Resources the operation works on; the first names it. Writes to any of them get 409 meanwhile. */
+  locks: StoredResource[];
+  subscriptionId: string;
+  location: string;
+  provider?: string;
+  action: string;
+  work: (signal: AbortSignal) => Promise<void>;
+  onSuccess: () => void;
+  onFailure: (error: Error) => void;
+  onCancel?: () => void;
+  /** What the operation's Location URL answers once it has succeeded (default: 204, no body). */
+  result?: () => { status: number; body?: unknown };
+}
+
 export class Engine {
+  /** Operations whose work is still running, for cancellation. */
+  private readonly running = new Map<string, { controller: AbortController; spec: OperationSpec }>();
+
   constructor(
     private readonly store: ResourceStore,
     readonly backend: ClusterBackend,
@@ -59,7 +77,7 @@ export class Engine {
     const clusters = this.store.children(group.id, CLUSTER_TYPE);
     for (const cluster of clusters) this.assertClusterIdle(cluster);
     this.store.put({ ...group, body: { ...group.body, properties: { ...group.body.properties, provisioningState: "Deleting" } } });
-    return this.run({
+    return this.runOperation({
       locks: [group, ...clusters],
       subscriptionId,
       location: group.body.location,
@@ -138,7 +156,7 @@ export class Engine {
     const cluster: StoredResource = { id: canonicalId, type: CLUSTER_TYPE, parentKey: group.id.toLowerCase(), subscriptionId, body, etag: body.eTag };
     this.store.put(cluster);
     const storedPools = poolBodies.map((poolBody) => this.putPoolRecord(cluster, poolBody));
-    const operation = this.run({
+    const operation = this.runOperation({
       locks: [cluster, ...storedPools],
       subscriptionId,
       location: body.location,
@@ -163,7 +181,7 @@ export class Engine {
     const body = { ...cluster.body, tags: tags ?? {}, eTag: crypto.randomUUID(), systemData: { ...cluster.body.systemData, lastModifiedBy: caller.principal.id, lastModifiedByType: caller.principal.type, lastModifiedAt: this.clock.now().toISOString() } };
     const updated = { ...cluster, body, etag: body.eTag };
     this.store.put(updated);
-    const operation = this.run({ locks: [updated], subscriptionId, location: body.location, action: "UpdateTags", work: async () => {}, onSuccess: () => {}, onFailure: () => {} });
+    const operation = this.runOperation({ locks: [updated], subscriptionId, location: body.location, action: "UpdateTags", work: async () => {}, onSuccess: () => {}, onFailure: () => {} });
     return { cluster: this.store.get(cluster.id)!, operation };
   }
 
@@ -174,7 +192,7 @@ export class Engine {
     this.assertClusterIdle(cluster);
     this.setState(cluster.id, "Deleting");
     const ref = this.clusterRef(cluster);
-    return this.run({
+    return this.runOperation({
       locks: [cluster, ...this.store.children(cluster.id, POOL_TYPE)],
       subscriptionId,
       location: cluster.body.location,
@@ -217,7 +235,7 @@ export class Engine {
     );
     if (existing?.body.properties.mode === "System" && body.properties.mode !== "System") this.assertAnotherSystemPool(cluster, poolName);
     const pool = this.putPoolRecord(cluster, body);
-    const operation = this.run({
+    const operation = this.runOperation({
       locks: [pool],
       subscriptionId,
       location: cluster.body.location,
@@ -236,7 +254,7 @@ export class Engine {
     this.assertClusterIdle(cluster);
     if (pool.body.properties.mode === "System") this.assertAnotherSystemPool(cluster, poolName);
     this.setState(pool.id, "Deleting");
-    return this.run({
+    return this.runOperation({
       locks: [pool],
       subscriptionId,
       location: cluster.body.location,
@@ -255,7 +273,7 @@ export class Engine {
 
   // ---- internals -----------------------------------------------------------------------------------
 
-  private putPoolRecord(cluster: StoredResource, body: Record<string, any>): StoredResource {
+  putPoolRecord(cluster: StoredResource, body: Record<string, any>): StoredResource {
     const pool: StoredResource = { id: body.id, type: POOL_TYPE, parentKey: cluster.id.toLowerCase(), subscriptionId: cluster.subscriptionId, body, etag: body.properties.eTag };
     this.store.put(pool);
     return pool;
@@ -269,12 +287,12 @@ export class Engine {
   }
 
   /** A write is refused while any operation runs on the cluster or on one of its pools. */
-  private assertClusterIdle(cluster: StoredResource): void {
+  assertClusterIdle(cluster: StoredResource): void {
     this.assertIdle(cluster);
     for (const pool of this.store.children(cluster.id, POOL_TYPE)) this.assertIdle(pool);
   }
 
-  private assertIdle(resource: StoredResource): void {
+  assertIdle(resource: StoredResource): void {
     if (!resource.activeOperation) return;
     const running = this.store.getOperation(resource.activeOperation);
     if (running?.status === "InProgress") {
@@ -284,7 +302,7 @@ export class Engine {
     }
   }
 
-  private setState(id: string, state: string, error?: ArmError | Error): void {
+  setState(id: string, state: string, error?: ArmError | Error): void {
     const resource = this.store.get(id);
     if (!resource) return;
     const properties = { ...resource.body.properties, provisioningState: state };
@@ -294,26 +312,22 @@ export class Engine {
   }
 
   /** Deletes a resource and everything below it. */
-  private removeTree(id: string): void {
+  removeTree(id: string): void {
     for (const child of this.store.children(id)) this.removeTree(child.id);
     this.store.delete(id);
   }
 
-  private clusterRef(cluster: StoredResource): ClusterRef {
+  clusterRef(cluster: StoredResource): ClusterRef {
     const [, , subscriptionId, , resourceGroup] = cluster.id.split("/");
     return { id: cluster.id, subscriptionId, resourceGroup, name: cluster.body.name, location: cluster.body.location, kubernetesVersion: cluster.body.properties.currentKubernetesVersion };
   }
 
-  private run(spec: {
-    locks: StoredResource[];
-    subscriptionId: string;
-    location: string;
-    provider?: string;
-    action: string;
-    work: () => Promise<void>;
-    onSuccess: () => void;
-    onFailure: (error: Error) => void;
-  }): OperationRecord {
+  /**
+   * Starts a long-running operation: records it, locks the resources (a write to any of them gets 409
+   * until it ends), runs the work and settles the operation and the resources when the work does.
+   * The work receives an AbortSignal that fires when the operation is cancelled (abort).
+   */
+  runOperation(spec: OperationSpec): OperationRecord {
     const operation = newOperation(
       { subscriptionId: spec.subscriptionId, location: spec.location, provider: spec.provider ?? "Microsoft.ContainerService", resourceId: spec.locks[0].id, action: spec.action },
       this.clock.now(),
@@ -323,34 +337,61 @@ export class Engine {
       const current = this.store.get(lock.id);
       if (current) this.store.put({ ...current, activeOperation: operation.name });
     }
-    const finish = (status: "Succeeded" | "Failed", error?: Error) => {
-      const done: OperationRecord = { ...operation, status, endTime: this.clock.now().toISOString(), percentComplete: 100 };
-      if (error) done.error = { code: errorCode(error), message: error.message };
-      this.store.putOperation(done);
-      for (const lock of spec.locks) {
-        const current = this.store.get(lock.id);
-        if (current?.activeOperation === operation.name) this.store.put({ ...current, activeOperation: undefined });
-      }
-    };
+    const controller = new AbortController();
+    this.running.set(operation.name, { controller, spec });
     let work: Promise<void>;
     try {
-      work = spec.work();
+      work = spec.work(controller.signal);
     } catch (error) {
       work = Promise.reject(error);
     }
     work.then(
       () => {
-        finish("Succeeded");
+        if (!this.settle(operation.name, "Succeeded")) return;
         spec.onSuccess();
       },
       (error: Error) => {
+        if (controller.signal.aborted) return; // cancelled: already settled as Canceled
         this.logger.warn(`operation ${operation.name} (${spec.action} ${operation.resourceId}) failed: ${error.message}`);
-        finish("Failed", error);
+        if (!this.settle(operation.name, "Failed", error)) return;
         spec.onFailure(error);
       },
     );
     return operation;
   }
+
+  /**
+   * Cancels a running operation (AbortLatestOperation): the operation ends Canceled, its resources
+   * read provisioningState Canceled, and whatever the work does afterwards is ignored.
+   */
+  cancelOperation(name: string): boolean {
+    const entry = this.running.get(name);
+    if (!entry) return false;
+    const error = new ArmError(409, "OperationCanceled", `The operation '${entry.spec.action}' was canceled by an AbortLatestOperation request.`);
+    if (!this.settle(name, "Canceled", error)) return false;
+    entry.controller.abort(error);
+    for (const lock of entry.spec.locks) this.setState(lock.id, "Canceled");
+    entry.spec.onCancel?.();
+    return true;
+  }
+
+  /** Ends an operation once: returns false when it had already ended (e.g. cancelled first). */
+  private settle(name: string, status: "Succeeded" | "Failed" | "Canceled", error?: Error): boolean {
+    const entry = this.running.get(name);
+    const operation = this.store.getOperation(name);
+    if (!entry || !operation || operation.status !== "InProgress") return false;
+    this.running.delete(name);
+    const done: OperationRecord = { ...operation, status, endTime: this.clock.now().toISOString(), percentComplete: 100 };
+    if (error) done.error = { code: errorCode(error), message: error.message };
+    if (status === "Succeeded" && entry.spec.result) done.result = entry.spec.result();
+    this.store.putOperation(done);
+    for (const lock of entry.spec.locks) {
+      const current = this.store.get(lock.id);
+      if (current?.activeOperation === name) this.store.put({ ...current, activeOperation: undefined });
+    }
+    return true;
+  }
+
 }
 
 function errorCode(error: Error): string {

@@ -5,8 +5,12 @@ import { ArmError } from "../arm/errors.js";
 import type { Handler } from "../api/types.js";
 import type { Handlers, OperationId } from "../../generated/operations.js";
 import { agentPoolHandlers } from "./agentPools.js";
+import { catalogueHandlers } from "./catalogues.js";
 import { credentialHandlers } from "./credentials.js";
+import { lifecycleHandlers } from "./lifecycle.js";
 import { managedClusterHandlers } from "./managedClusters.js";
+import { subresourceHandlers } from "./subresources/index.js";
+import { upgradeHandlers } from "./upgrades.js";
 
 const notYetImplemented = (operationId: OperationId): Handler => () => {
   throw new ArmError(501, "NotImplemented", `The emulator does not implement '${operationId}' yet.`);
@@ -80,4 +84,8 @@ export const aksHandlers: Handlers<Handler> = {
   ...managedClusterHandlers,
   ...agentPoolHandlers,
   ...credentialHandlers,
+  ...lifecycleHandlers,
+  ...upgradeHandlers,
+  ...subresourceHandlers,
+  ...catalogueHandlers,
 };
