@@ -8,6 +8,7 @@ import type { Config } from "../config.js";
 import type { ResourceStore, StoredResource } from "../store/store.js";
 import type { Clock, Logger } from "../util.js";
 import type { ClusterBackend, ClusterRef, CredentialKind, PoolRef } from "./backend.js";
+import { assertNotStopped, ClusterLifecycle, credentialGeneration, PRIVATE_STATE } from "./lifecycle.js";
 import { buildCluster, buildPool, CLUSTER_TYPE, POOL_TYPE, RESOURCE_GROUP_TYPE } from "./model.js";
 
 export interface Caller {
@@ -23,11 +24,16 @@ export const clusterId = (subscriptionId: string, resourceGroup: string, name: s
 const SECRET_PATHS: [string, string][] = [
   ["servicePrincipalProfile", "secret"],
   ["windowsProfile", "adminPassword"],
+  ["aadProfile", "serverAppSecret"],
 ];
 
 export interface OperationSpec {
   /** Resources the operation works on; the first names it. Writes to any of them get 409 meanwhile. */
   locks: StoredResource[];
+  /** The resource the operation is about, when it locks none (a RunCommand); default: the first lock. */
+  resourceId?: string;
+  /** The operation's id, when the caller must choose it (a RunCommand's command id); default: a new GUID. */
+  name?: string;
   subscriptionId: string;
   location: string;
   provider?: string;
@@ -43,6 +49,8 @@ export interface OperationSpec {
 export class Engine {
   /** Operations whose work is still running, for cancellation. */
   private readonly running = new Map<string, { controller: AbortController; spec: OperationSpec }>();
+  /** Start, Stop, AbortLatestOperation, rotations, resets, RunCommand, access profiles. */
+  readonly lifecycle: ClusterLifecycle;
 
   constructor(
     private readonly store: ResourceStore,
@@ -50,7 +58,9 @@ export class Engine {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly config: Config,
-  ) {}
+  ) {
+    this.lifecycle = new ClusterLifecycle(this, store, clock, config.tenantId);
+  }
 
   // ---- resource groups -------------------------------------------------------------------------
 
@@ -108,14 +118,15 @@ export class Engine {
     return this.store.children(group.id, CLUSTER_TYPE);
   }
 
-  /** The cluster as served: agentPoolProfiles is the view of its agent-pool resources; no secrets. */
+  /** The cluster as served: agentPoolProfiles is the view of its agent-pool resources; no secrets, nothing private. */
   clusterView(cluster: StoredResource): Record<string, any> {
     const pools = this.store.children(cluster.id, POOL_TYPE);
     const properties = { ...cluster.body.properties, agentPoolProfiles: pools.map((p) => ({ name: p.body.name, ...p.body.properties })) };
     for (const [profile, secret] of SECRET_PATHS) {
       if (properties[profile]?.[secret] !== undefined) properties[profile] = { ...properties[profile], [secret]: undefined };
     }
-    return { ...cluster.body, properties };
+    const { [PRIVATE_STATE]: _private, ...served } = cluster.body;
+    return { ...served, properties };
   }
 
   putCluster(
@@ -129,7 +140,10 @@ export class Engine {
     const group = this.requireWritableResourceGroup(subscriptionId, resourceGroup);
     const id = clusterId(subscriptionId, resourceGroup, name);
     const existing = this.store.get(id);
-    if (existing) this.assertClusterIdle(existing);
+    if (existing) {
+      this.assertClusterIdle(existing);
+      assertNotStopped(existing);
+    }
     const canonicalId = existing?.id ?? `${group.id}/providers/Microsoft.ContainerService/managedClusters/${name}`;
     const ctx = { subscriptionId, resourceGroup: group.body.name, name: existing?.body.name ?? name, id: canonicalId, tenantId: this.config.tenantId, principal: caller.principal, now: this.clock.now() };
     const { cluster: body, pools } = buildCluster(ctx, request, existing?.body);
@@ -153,6 +167,8 @@ export class Engine {
       throw badRequest("InvalidParameter", "A managed cluster needs at least one agent pool of mode System.", "properties.agentPoolProfiles");
     }
 
+    // What the emulator keeps for itself (the credential generation) survives the update.
+    if (existing?.body[PRIVATE_STATE]) body[PRIVATE_STATE] = existing.body[PRIVATE_STATE];
     const cluster: StoredResource = { id: canonicalId, type: CLUSTER_TYPE, parentKey: group.id.toLowerCase(), subscriptionId, body, etag: body.eTag };
     this.store.put(cluster);
     const storedPools = poolBodies.map((poolBody) => this.putPoolRecord(cluster, poolBody));
@@ -178,6 +194,7 @@ export class Engine {
   updateClusterTags(subscriptionId: string, resourceGroup: string, name: string, tags: Record<string, string> | undefined, caller: Caller) {
     const cluster = this.getCluster(subscriptionId, resourceGroup, name);
     this.assertClusterIdle(cluster);
+    assertNotStopped(cluster);
     const body = { ...cluster.body, tags: tags ?? {}, eTag: crypto.randomUUID(), systemData: { ...cluster.body.systemData, lastModifiedBy: caller.principal.id, lastModifiedByType: caller.principal.type, lastModifiedAt: this.clock.now().toISOString() } };
     const updated = { ...cluster, body, etag: body.eTag };
     this.store.put(updated);
@@ -203,8 +220,10 @@ export class Engine {
     });
   }
 
+  /** A kubeconfig of the cluster's current certificate generation; a stopped cluster hands out none. */
   async credentials(subscriptionId: string, resourceGroup: string, name: string, kind: CredentialKind): Promise<string> {
     const cluster = this.getCluster(subscriptionId, resourceGroup, name);
+    assertNotStopped(cluster);
     return this.backend.kubeconfig(this.clusterRef(cluster), kind);
   }
 
@@ -227,6 +246,7 @@ export class Engine {
     this.requireWritableResourceGroup(subscriptionId, resourceGroup);
     const cluster = this.getCluster(subscriptionId, resourceGroup, clusterName);
     this.assertClusterIdle(cluster);
+    assertNotStopped(cluster);
     const existing = this.store.get(`${cluster.id}/agentPools/${poolName}`);
     const body = buildPool(
       { clusterId: cluster.id, name: existing?.body.name ?? poolName, clusterVersion: cluster.body.properties.currentKubernetesVersion, defaultMode: "User", location: cluster.body.location },
@@ -252,6 +272,7 @@ export class Engine {
     const pool = this.store.get(`${cluster.id}/agentPools/${poolName}`);
     if (!pool) return undefined;
     this.assertClusterIdle(cluster);
+    assertNotStopped(cluster);
     if (pool.body.properties.mode === "System") this.assertAnotherSystemPool(cluster, poolName);
     this.setState(pool.id, "Deleting");
     return this.runOperation({
@@ -260,7 +281,7 @@ export class Engine {
       location: cluster.body.location,
       action: "DeleteAgentPool",
       work: () => this.backend.deleteAgentPool(this.clusterRef(cluster), pool.body.name),
-      onSuccess: () => this.store.delete(pool.id),
+      onSuccess: () => this.removeTree(pool.id), // with the pool's machine records
       onFailure: (error) => this.setState(pool.id, "Failed", error),
     });
   }
@@ -319,7 +340,15 @@ export class Engine {
 
   clusterRef(cluster: StoredResource): ClusterRef {
     const [, , subscriptionId, , resourceGroup] = cluster.id.split("/");
-    return { id: cluster.id, subscriptionId, resourceGroup, name: cluster.body.name, location: cluster.body.location, kubernetesVersion: cluster.body.properties.currentKubernetesVersion };
+    return {
+      id: cluster.id,
+      subscriptionId,
+      resourceGroup,
+      name: cluster.body.name,
+      location: cluster.body.location,
+      kubernetesVersion: cluster.body.properties.currentKubernetesVersion,
+      credentialGeneration: credentialGeneration(cluster),
+    };
   }
 
   /**
@@ -328,10 +357,11 @@ export class Engine {
    * The work receives an AbortSignal that fires when the operation is cancelled (abort).
    */
   runOperation(spec: OperationSpec): OperationRecord {
-    const operation = newOperation(
-      { subscriptionId: spec.subscriptionId, location: spec.location, provider: spec.provider ?? "Microsoft.ContainerService", resourceId: spec.locks[0].id, action: spec.action },
+    const created = newOperation(
+      { subscriptionId: spec.subscriptionId, location: spec.location, provider: spec.provider ?? "Microsoft.ContainerService", resourceId: spec.resourceId ?? spec.locks[0].id, action: spec.action },
       this.clock.now(),
     );
+    const operation = spec.name ? { ...created, name: spec.name } : created;
     this.store.putOperation(operation);
     for (const lock of spec.locks) {
       const current = this.store.get(lock.id);
@@ -398,7 +428,7 @@ function errorCode(error: Error): string {
   return error instanceof ArmError ? error.code : "InternalOperationError";
 }
 
-function poolRef(pool: StoredResource): PoolRef {
+export function poolRef(pool: StoredResource): PoolRef {
   const p = pool.body.properties;
   return { name: pool.body.name, count: p.count ?? 0, mode: p.mode, nodeLabels: p.nodeLabels ?? {}, nodeTaints: p.nodeTaints ?? [] };
 }

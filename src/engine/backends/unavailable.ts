@@ -1,5 +1,5 @@
 import { ArmError } from "../../arm/errors.js";
-import type { ClusterBackend } from "../backend.js";
+import type { ClusterBackend, CommandOutput } from "../backend.js";
 
 /** Real mode before the k3s backend exists: every cluster write is refused with what to do instead. */
 export class RealModeUnavailableBackend implements ClusterBackend {
@@ -27,6 +27,21 @@ export class RealModeUnavailableBackend implements ClusterBackend {
   }
   async deleteAgentPool(): Promise<void> {}
   async deleteCluster(): Promise<void> {}
+  async stopCluster(): Promise<void> {
+    this.refuse();
+  }
+  async startCluster(): Promise<void> {
+    this.refuse();
+  }
+  async rotateCertificates(): Promise<void> {
+    this.refuse();
+  }
+  async rotateServiceAccountSigningKeys(): Promise<void> {
+    this.refuse();
+  }
+  async runCommand(): Promise<CommandOutput> {
+    this.refuse();
+  }
   async kubeconfig(): Promise<string> {
     this.refuse();
   }

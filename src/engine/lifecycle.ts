@@ -1,0 +1,365 @@
+// Cluster lifecycle beyond create/update/delete: power (Start, Stop), AbortLatestOperation on a
+// cluster or a pool, certificate and signing-key rotation, the credential resets, RunCommand and its
+// results, and the deprecated access profiles. Everything runs through the Engine's long-running
+// operations; the refusals are AKS's, in AKS's words where they are known.
+import { randomUUID } from "node:crypto";
+import { badRequest, conflict, notFound } from "../arm/errors.js";
+import type { OperationRecord } from "../arm/lro.js";
+import type { ResourceStore, StoredResource } from "../store/store.js";
+import type { Clock } from "../util.js";
+import type { ClusterRef, CredentialKind } from "./backend.js";
+import { POOL_TYPE } from "./model.js";
+import type { Engine } from "./provisioner.js";
+
+/**
+ * The part of a cluster's stored body that is never served (clusterView leaves it out): what the
+ * emulator keeps for itself. It lives in the body so that every store persists it with the cluster.
+ */
+export const PRIVATE_STATE = "_emulator";
+
+export interface ClusterPrivateState {
+  /** How many times the cluster's certificates were rotated; kubeconfigs are issued for this generation. */
+  credentialGeneration?: number;
+}
+
+export const privateState = (cluster: StoredResource): ClusterPrivateState => cluster.body?.[PRIVATE_STATE] ?? {};
+
+export const credentialGeneration = (cluster: StoredResource): number => privateState(cluster).credentialGeneration ?? 0;
+
+/** `properties.powerState.code` of a cluster or pool; a record from before power states existed is Running. */
+export const powerCode = (resource: StoredResource): string => resource.body.properties?.powerState?.code ?? "Running";
+
+export const isStopped = (cluster: StoredResource): boolean => powerCode(cluster) === "Stopped";
+
+/**
+ * AKS refuses every write to a stopped cluster but Start (and Delete): a cluster PUT, a tags PATCH, an
+ * agent-pool write, the credential listings, rotations, resets and run-command alike. Its answer, word
+ * for word (a Terraform pool update against a stopped cluster): 400 OperationNotAllowed.
+ */
+export function assertNotStopped(cluster: StoredResource): void {
+  if (!isStopped(cluster)) return;
+  const [, , subscriptionId, , resourceGroup] = cluster.id.split("/");
+  throw badRequest(
+    "OperationNotAllowed",
+    `An error has occurred in subscription ${subscriptionId}, resourceGroup: ${resourceGroup} request: Managed Cluster is in stopped state, no operations except for start are allowed.`,
+  );
+}
+
+/** The deprecated access profiles' role names, and the kubeconfig each stands for. */
+const ACCESS_PROFILE_ROLES: Record<string, { name: string; kind: CredentialKind }> = {
+  clusteradmin: { name: "clusterAdmin", kind: "admin" },
+  clusteruser: { name: "clusterUser", kind: "user" },
+};
+
+export interface RunCommandRequest {
+  command: string;
+  context?: string;
+  clusterToken?: string;
+}
+
+/** What GetCommandResult finds: a command still running (202), or its RunCommandResult (200). */
+export type CommandLookup = { running: true; cluster: StoredResource } | { running: false; cluster: StoredResource; result: Record<string, unknown> };
+
+interface ClusterWork {
+  action: string;
+  /** provisioningState of the cluster while the work runs. */
+  state: string;
+  /** provisioningState of every pool while the work runs; the pools are then locked with the cluster. */
+  poolState?: string;
+  work: (ref: ClusterRef) => Promise<void>;
+  /** Applied before the cluster (and its pools) read Succeeded again. */
+  onSuccess?: () => void;
+  result?: () => { status: number; body?: unknown };
+}
+
+export class ClusterLifecycle {
+  constructor(
+    private readonly engine: Engine,
+    private readonly store: ResourceStore,
+    private readonly clock: Clock,
+    private readonly tenantId: string,
+  ) {}
+
+  // ---- power ---------------------------------------------------------------------------------------
+
+  /**
+   * ManagedClusters_Stop: Stopping, then powerState Stopped on the cluster and on every pool. A stopped
+   * cluster cannot be stopped again; AKS's words: "managed cluster is in Provisioning State(Succeeded)
+   * and Power State(Stopped), stopping cannot be performed" (400).
+   */
+  stop(subscriptionId: string, resourceGroup: string, name: string): OperationRecord {
+    this.engine.backend.checkAvailable?.();
+    const cluster = this.engine.getCluster(subscriptionId, resourceGroup, name);
+    this.engine.assertClusterIdle(cluster);
+    if (isStopped(cluster)) throw this.powerRefusal(cluster, "stopping");
+    return this.clusterOperation(cluster, {
+      action: "Stop",
+      state: "Stopping",
+      poolState: "Stopping",
+      work: (ref) => this.engine.backend.stopCluster(ref),
+      onSuccess: () => this.setPowerState(cluster.id, "Stopped"),
+    });
+  }
+
+  /** ManagedClusters_Start: Starting, then powerState Running on the cluster and on every pool. */
+  start(subscriptionId: string, resourceGroup: string, name: string): OperationRecord {
+    this.engine.backend.checkAvailable?.();
+    const cluster = this.engine.getCluster(subscriptionId, resourceGroup, name);
+    this.engine.assertClusterIdle(cluster);
+    // Starting a running cluster is refused the way stopping a stopped one is (the same check, mirrored).
+    if (!isStopped(cluster)) throw this.powerRefusal(cluster, "starting");
+    return this.clusterOperation(cluster, {
+      action: "Start",
+      state: "Starting",
+      poolState: "Starting",
+      work: (ref) => this.engine.backend.startCluster(ref, this.poolRefs(cluster)),
+      onSuccess: () => this.setPowerState(cluster.id, "Running"),
+    });
+  }
+
+  // ---- abort ---------------------------------------------------------------------------------------
+
+  /**
+   * AbortLatestOperation on the cluster: the operation running on it ends Canceled (with an error), and
+   * what it locked reads provisioningState Canceled. Cancellation is immediate here, so the answer is
+   * AKS's 204. With nothing running: 409 OperationNotAllowed, "Cancel operation is not allowed when the
+   * ProvisioningState is Succeeded".
+   */
+  abortCluster(subscriptionId: string, resourceGroup: string, name: string): void {
+    this.abort(this.engine.getCluster(subscriptionId, resourceGroup, name));
+  }
+
+  /** AbortLatestOperation on an agent pool: as for the cluster, for the operation running on the pool. */
+  abortPool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string): void {
+    this.abort(this.engine.getPool(subscriptionId, resourceGroup, clusterName, poolName));
+  }
+
+  private abort(resource: StoredResource): void {
+    const running = resource.activeOperation ? this.store.getOperation(resource.activeOperation) : undefined;
+    if (running?.status === "InProgress" && this.engine.cancelOperation(running.name)) return;
+    const state = this.store.get(resource.id)?.body.properties?.provisioningState ?? "Succeeded";
+    throw conflict("OperationNotAllowed", `Cancel operation is not allowed when the ProvisioningState is ${state}.`);
+  }
+
+  // ---- rotations -----------------------------------------------------------------------------------
+
+  /**
+   * ManagedClusters_RotateClusterCertificates: new certificates, so every kubeconfig handed out before
+   * stops matching; the credential listings then serve the new generation.
+   */
+  rotateClusterCertificates(subscriptionId: string, resourceGroup: string, name: string): OperationRecord {
+    const cluster = this.writableCluster(subscriptionId, resourceGroup, name);
+    const generation = credentialGeneration(cluster) + 1;
+    return this.clusterOperation(cluster, {
+      action: "RotateClusterCertificates",
+      state: "Updating",
+      work: (ref) => this.engine.backend.rotateCertificates({ ...ref, credentialGeneration: generation }),
+      onSuccess: () => this.updateRecord(cluster.id, (record) => ({ ...record, body: { ...record.body, [PRIVATE_STATE]: { ...privateState(record), credentialGeneration: generation } } })),
+    });
+  }
+
+  /** ManagedClusters_RotateServiceAccountSigningKeys: no field of the spec shows the key; the operation does. */
+  rotateServiceAccountSigningKeys(subscriptionId: string, resourceGroup: string, name: string): OperationRecord {
+    const cluster = this.writableCluster(subscriptionId, resourceGroup, name);
+    return this.clusterOperation(cluster, {
+      action: "RotateServiceAccountSigningKeys",
+      state: "Updating",
+      work: (ref) => this.engine.backend.rotateServiceAccountSigningKeys(ref),
+    });
+  }
+
+  // ---- resets --------------------------------------------------------------------------------------
+
+  /** ManagedClusters_ResetAADProfile: properties.aadProfile becomes the profile sent (its secret is never served). */
+  resetAADProfile(subscriptionId: string, resourceGroup: string, name: string, profile: Record<string, any>): OperationRecord {
+    const cluster = this.writableCluster(subscriptionId, resourceGroup, name);
+    const aadProfile = { ...profile, tenantID: profile.tenantID ?? this.tenantId };
+    return this.clusterOperation(cluster, {
+      action: "ResetAADProfile",
+      state: "Updating",
+      work: (ref) => this.engine.backend.applyCluster(ref, this.poolRefs(cluster)),
+      onSuccess: () => this.setProperty(cluster.id, "aadProfile", aadProfile),
+      // The SDK takes 200 or 202 here, not 204: the spec gives this action no 204.
+      result: () => ({ status: 200 }),
+    });
+  }
+
+  /**
+   * ManagedClusters_ResetServicePrincipalProfile: properties.servicePrincipalProfile becomes the one sent
+   * (its secret is kept, never served). A cluster with a managed identity has no service principal to
+   * reset; AKS: 400 BadRequest "Updating service principal profile is not allowed on MSI cluster."
+   */
+  resetServicePrincipalProfile(subscriptionId: string, resourceGroup: string, name: string, profile: Record<string, any>): OperationRecord {
+    const cluster = this.writableCluster(subscriptionId, resourceGroup, name);
+    if (usesManagedIdentity(cluster)) throw badRequest("BadRequest", "Updating service principal profile is not allowed on MSI cluster.");
+    const servicePrincipalProfile = { clientId: profile.clientId, ...(profile.secret !== undefined ? { secret: profile.secret } : {}) };
+    return this.clusterOperation(cluster, {
+      action: "ResetServicePrincipalProfile",
+      state: "Updating",
+      work: (ref) => this.engine.backend.applyCluster(ref, this.poolRefs(cluster)),
+      onSuccess: () => this.setProperty(cluster.id, "servicePrincipalProfile", servicePrincipalProfile),
+      result: () => ({ status: 200 }),
+    });
+  }
+
+  // ---- run command ---------------------------------------------------------------------------------
+
+  /**
+   * ManagedClusters_RunCommand: the command runs beside whatever else the cluster does (it is a pod in
+   * the cluster, not a change to it), so it locks nothing. Its id is AKS's 32 hex digits (az reads it
+   * out of the Location URL with `commandResults/(\w*)\?`), and its RunCommandResult is what that URL,
+   * GetCommandResult, answers once it ends.
+   */
+  runCommand(subscriptionId: string, resourceGroup: string, name: string, request: RunCommandRequest): { cluster: StoredResource; commandId: string; operation: OperationRecord } {
+    this.engine.backend.checkAvailable?.();
+    const cluster = this.engine.getCluster(subscriptionId, resourceGroup, name);
+    assertNotStopped(cluster);
+    const commandId = randomUUID().replace(/-/g, "");
+    const ref = this.engine.clusterRef(cluster);
+    const startedAt = this.clock.now().toISOString();
+    let result: Record<string, unknown> | undefined;
+    const operation = this.engine.runOperation({
+      locks: [],
+      resourceId: cluster.id,
+      name: commandId,
+      subscriptionId: cluster.subscriptionId,
+      location: cluster.body.location,
+      action: "RunCommand",
+      work: async (signal) => {
+        try {
+          const output = await this.engine.backend.runCommand(ref, request.command, request.context);
+          result = commandResult(commandId, { provisioningState: "Succeeded", exitCode: output.exitCode, startedAt, finishedAt: this.clock.now().toISOString(), logs: output.logs });
+        } catch (error) {
+          if (signal.aborted) throw error;
+          // The command could not run: the request itself still succeeded, the result says why.
+          result = commandResult(commandId, { provisioningState: "Failed", startedAt, finishedAt: this.clock.now().toISOString(), reason: (error as Error).message });
+        }
+      },
+      onSuccess: () => {},
+      onFailure: () => {},
+      result: () => ({ status: 200, body: result }),
+    });
+    return { cluster, commandId, operation };
+  }
+
+  /** ManagedClusters_GetCommandResult: 202 while the command runs, then its RunCommandResult; 404 for an id the cluster never ran. */
+  commandResult(subscriptionId: string, resourceGroup: string, name: string, commandId: string): CommandLookup {
+    const cluster = this.engine.getCluster(subscriptionId, resourceGroup, name);
+    const operation = this.store.getOperation(commandId);
+    if (!operation || operation.action !== "RunCommand" || operation.resourceId.toLowerCase() !== cluster.id.toLowerCase()) {
+      throw notFound(`Command '${commandId}' was not found in managed cluster '${cluster.body.name}'.`);
+    }
+    if (operation.status === "InProgress") return { running: true, cluster };
+    const stored = operation.result?.body as Record<string, unknown> | undefined;
+    if (operation.status === "Succeeded" && stored) return { running: false, cluster, result: stored };
+    return {
+      running: false,
+      cluster,
+      result: commandResult(operation.name, {
+        provisioningState: operation.status === "Canceled" ? "Canceled" : "Failed",
+        startedAt: operation.startTime,
+        ...(operation.endTime ? { finishedAt: operation.endTime } : {}),
+        reason: operation.error?.message ?? `The command ended ${operation.status}.`,
+      }),
+    };
+  }
+
+  // ---- access profiles -----------------------------------------------------------------------------
+
+  /**
+   * ManagedClusters_GetAccessProfile (deprecated): the clusterAdmin or clusterUser kubeconfig as a
+   * ManagedClusterAccessProfile. It goes through the engine's credential check, so a stopped cluster
+   * refuses it as it refuses ListClusterAdminCredential.
+   */
+  async accessProfile(subscriptionId: string, resourceGroup: string, name: string, roleName: string): Promise<Record<string, unknown>> {
+    const cluster = this.engine.getCluster(subscriptionId, resourceGroup, name);
+    const role = ACCESS_PROFILE_ROLES[roleName.toLowerCase()];
+    if (!role) {
+      throw notFound(`Access profile '${roleName}' was not found in managed cluster '${cluster.body.name}': the role names are 'clusterAdmin' and 'clusterUser'.`);
+    }
+    const kubeconfig = await this.engine.credentials(subscriptionId, resourceGroup, name, role.kind);
+    return {
+      id: `${cluster.id}/accessProfiles/${role.name}`,
+      name: role.name,
+      type: "Microsoft.ContainerService/ManagedClusters/AccessProfiles",
+      location: cluster.body.location,
+      properties: { kubeConfig: Buffer.from(kubeconfig).toString("base64") },
+    };
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------
+
+  /** The cluster, for a write: idle (else 409) and not stopped (else AKS's 400). */
+  private writableCluster(subscriptionId: string, resourceGroup: string, name: string): StoredResource {
+    this.engine.backend.checkAvailable?.();
+    const cluster = this.engine.getCluster(subscriptionId, resourceGroup, name);
+    this.engine.assertClusterIdle(cluster);
+    assertNotStopped(cluster);
+    return cluster;
+  }
+
+  private powerRefusal(cluster: StoredResource, verb: "stopping" | "starting") {
+    const state = cluster.body.properties?.provisioningState ?? "Succeeded";
+    return badRequest(
+      "OperationNotAllowed",
+      `Managed cluster is in Provisioning State(${state}) and Power State(${powerCode(cluster)}), ${verb} cannot be performed.`,
+    );
+  }
+
+  /** A long-running operation on the cluster (and, with poolState, its pools), ending Succeeded or Failed. */
+  private clusterOperation(cluster: StoredResource, spec: ClusterWork): OperationRecord {
+    const pools = spec.poolState ? this.store.children(cluster.id, POOL_TYPE) : [];
+    const ref = this.engine.clusterRef(cluster);
+    this.engine.setState(cluster.id, spec.state);
+    for (const pool of pools) this.engine.setState(pool.id, spec.poolState!);
+    const ids = [cluster.id, ...pools.map((pool) => pool.id)];
+    return this.engine.runOperation({
+      locks: ids.map((id) => this.store.get(id)!),
+      subscriptionId: cluster.subscriptionId,
+      location: cluster.body.location,
+      action: spec.action,
+      work: () => spec.work(ref),
+      onSuccess: () => {
+        spec.onSuccess?.();
+        for (const id of ids) this.engine.setState(id, "Succeeded");
+      },
+      onFailure: (error) => {
+        for (const id of ids) this.engine.setState(id, "Failed", error);
+      },
+      result: spec.result,
+    });
+  }
+
+  private poolRefs(cluster: StoredResource) {
+    return this.store.children(cluster.id, POOL_TYPE).map((pool) => {
+      const p = pool.body.properties;
+      return { name: pool.body.name, count: p.count ?? 0, mode: p.mode, nodeLabels: p.nodeLabels ?? {}, nodeTaints: p.nodeTaints ?? [] };
+    });
+  }
+
+  /** powerState.code on the cluster and every one of its pools. */
+  private setPowerState(clusterId: string, code: "Running" | "Stopped"): void {
+    for (const resource of [this.store.get(clusterId), ...this.store.children(clusterId, POOL_TYPE)]) {
+      if (resource) this.updateRecord(resource.id, (record) => ({ ...record, body: { ...record.body, properties: { ...record.body.properties, powerState: { code } } } }));
+    }
+  }
+
+  private setProperty(id: string, property: string, value: unknown): void {
+    this.updateRecord(id, (record) => ({ ...record, body: { ...record.body, properties: { ...record.body.properties, [property]: value } } }));
+  }
+
+  private updateRecord(id: string, change: (record: StoredResource) => StoredResource): void {
+    const record = this.store.get(id);
+    if (record) this.store.put(change(record));
+  }
+}
+
+function commandResult(id: string, properties: Record<string, unknown>): Record<string, unknown> {
+  return { id, properties };
+}
+
+/** A cluster that runs as a managed identity (servicePrincipalProfile.clientId "msi") has no service principal. */
+function usesManagedIdentity(cluster: StoredResource): boolean {
+  const identityType: string | undefined = cluster.body.identity?.type;
+  return (identityType !== undefined && identityType !== "None") || cluster.body.properties?.servicePrincipalProfile?.clientId === "msi";
+}
