@@ -3,7 +3,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Principal } from "../api/types.js";
 import { badRequest } from "../arm/errors.js";
-import { minorOf, nodeImageVersion, resolveKubernetesVersion } from "./versions.js";
+import { clusterUpgradeTarget, minorOf, nodeImageVersion, poolVersion, resolveKubernetesVersion } from "./versions.js";
 
 export const CLUSTER_TYPE = "Microsoft.ContainerService/managedClusters";
 export const POOL_TYPE = "Microsoft.ContainerService/managedClusters/agentPools";
@@ -55,7 +55,8 @@ export interface PoolInput {
 
 /** Request fields that are read-only in the spec: clients may echo them back, they are never taken as input. */
 const READ_ONLY_CLUSTER_PROPERTIES = ["provisioningState", "maxAgentPools", "currentKubernetesVersion", "fqdn", "privateFQDN", "azurePortalFQDN", "resourceUID", "powerState"];
-const READ_ONLY_POOL_PROPERTIES = ["provisioningState", "currentOrchestratorVersion", "eTag", "nodeImageVersion", "powerState"];
+// powerState is not among them: a pool PUT with powerState.code Stopped/Running stops or starts the pool.
+const READ_ONLY_POOL_PROPERTIES = ["provisioningState", "currentOrchestratorVersion", "eTag", "nodeImageVersion"];
 
 function withoutKeys(object: Record<string, any>, keys: string[]): Record<string, any> {
   const copy = { ...object };
@@ -80,8 +81,14 @@ export function buildCluster(
   const { agentPoolProfiles, ...clusterProperties } = requested;
   const before = previous?.properties ?? {};
 
-  const kubernetesVersion = clusterProperties.kubernetesVersion ?? before.kubernetesVersion;
-  const currentKubernetesVersion = resolveKubernetesVersion(kubernetesVersion, location);
+  // An empty version (AKS's own examples send "") means none: the default, or the current one.
+  const requestedVersion: string | undefined = clusterProperties.kubernetesVersion || undefined;
+  const kubernetesVersion = requestedVersion ?? before.kubernetesVersion;
+  // An update that changes the version is an upgrade, held to the catalogue's upgrade paths.
+  const currentKubernetesVersion = previous
+    ? clusterUpgradeTarget(before.currentKubernetesVersion, requestedVersion, location)
+    : resolveKubernetesVersion(kubernetesVersion, location);
+  const upgrading = previous !== undefined && currentKubernetesVersion !== before.currentKubernetesVersion;
   const dnsPrefix =
     clusterProperties.dnsPrefix ??
     clusterProperties.fqdnSubdomain ??
@@ -93,9 +100,9 @@ export function buildCluster(
   const isPrivate = clusterProperties.apiServerAccessProfile?.enablePrivateCluster === true;
 
   const properties: Record<string, any> = {
-    kubernetesVersion: kubernetesVersion ?? minorOf(currentKubernetesVersion),
     ...clusterProperties,
-    provisioningState: previous ? "Updating" : "Creating",
+    kubernetesVersion: kubernetesVersion ?? minorOf(currentKubernetesVersion),
+    provisioningState: previous ? (upgrading ? "Upgrading" : "Updating") : "Creating",
     powerState: before.powerState ?? { code: "Running" },
     maxAgentPools: 100,
     currentKubernetesVersion,
@@ -214,17 +221,31 @@ export interface PoolContext {
 
 /** The stored agent pool resource: {id, name, type, properties}. */
 export function buildPool(ctx: PoolContext, requested: Record<string, any>, previous: Record<string, any> | undefined): Record<string, any> {
-  const input = withoutKeys(requested, READ_ONLY_POOL_PROPERTIES);
   const before = previous?.properties ?? {};
-  const orchestratorVersion = input.orchestratorVersion ?? before.orchestratorVersion ?? ctx.clusterVersion;
-  const currentOrchestratorVersion = resolveKubernetesVersion(orchestratorVersion, ctx.location);
+  const sent = withoutKeys(requested, READ_ONLY_POOL_PROPERTIES);
+  // AKS's start/stop body carries powerState alone (examples/AgentPools_Start.json): the rest stays.
+  const powerOnly = previous !== undefined && sent.powerState !== undefined && Object.keys(sent).length === 1;
+  const input = powerOnly ? { ...withoutKeys(before, READ_ONLY_POOL_PROPERTIES), powerState: sent.powerState } : sent;
+  const requestedVersion: string | undefined = input.orchestratorVersion || undefined; // "" means none, as for clusters
+  const orchestratorVersion = requestedVersion ?? before.orchestratorVersion ?? ctx.clusterVersion;
+  const currentOrchestratorVersion = poolVersion(before.currentOrchestratorVersion, requestedVersion, ctx.clusterVersion, ctx.location);
+  const upgrading = previous !== undefined && currentOrchestratorVersion !== before.currentOrchestratorVersion;
   const mode = input.mode ?? before.mode ?? ctx.defaultMode;
-  const count = input.count ?? (input.enableAutoScaling ? input.minCount : undefined) ?? 1;
+  const count = input.count ?? (input.enableAutoScaling ? input.minCount : undefined) ?? before.count ?? 1;
   if (mode === "System" && count < 1) {
     throw badRequest("InvalidParameter", `The count of System agent pool '${ctx.name}' must be at least 1.`, "properties.count");
   }
   if (input.enableAutoScaling && (input.minCount === undefined || input.maxCount === undefined || input.minCount > input.maxCount)) {
     throw badRequest("InvalidParameter", `Agent pool '${ctx.name}' enables autoscaling: minCount and maxCount are required and minCount may not exceed maxCount.`, "properties.minCount");
+  }
+  const wasStopped = before.powerState?.code === "Stopped";
+  const power: string = input.powerState?.code ?? before.powerState?.code ?? "Running";
+  if (power === "Stopped" && !wasStopped && mode === "System") {
+    throw badRequest(
+      "OperationNotAllowed",
+      `Agent pool '${ctx.name}' is a System pool and System pools cannot be stopped. Stop the whole cluster (az aks stop) or stop User pools only.`,
+      "properties.powerState.code",
+    );
   }
   const osSKU = input.osSKU ?? (input.osType === "Windows" ? "Windows2022" : "Ubuntu");
   const properties: Record<string, any> = {
@@ -246,10 +267,19 @@ export function buildPool(ctx: PoolContext, requested: Record<string, any>, prev
     mode,
     orchestratorVersion,
     currentOrchestratorVersion,
-    nodeImageVersion: before.nodeImageVersion ?? nodeImageVersion(osSKU),
-    provisioningState: previous ? (before.count !== count ? "Scaling" : "Updating") : "Creating",
-    powerState: before.powerState ?? { code: "Running" },
+    // A Kubernetes upgrade reimages the nodes, so they come back on the newest node image.
+    nodeImageVersion: upgrading ? nodeImageVersion(osSKU, "latest") : (before.nodeImageVersion ?? nodeImageVersion(osSKU)),
+    provisioningState: previous ? poolTransition(before, { power, wasStopped, upgrading, count }) : "Creating",
+    powerState: { code: power },
     eTag: randomUUID(),
   };
   return { id: `${ctx.clusterId}/agentPools/${ctx.name}`, name: ctx.name, type: POOL_TYPE, properties };
+}
+
+/** The provisioningState AKS shows while a pool update runs. */
+function poolTransition(before: Record<string, any>, change: { power: string; wasStopped: boolean; upgrading: boolean; count: number }): string {
+  if (change.power === "Stopped" && !change.wasStopped) return "Stopping";
+  if (change.power === "Running" && change.wasStopped) return "Starting";
+  if (change.upgrading) return "Upgrading";
+  return before.count !== change.count ? "Scaling" : "Updating";
 }
