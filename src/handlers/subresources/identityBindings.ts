@@ -1,0 +1,43 @@
+// Identity bindings (2026-06-01): bind a user-assigned managed identity to the cluster. Long-running
+// PUT (final state at the Location URL) and DELETE, Get, List. The identity's client, object and tenant
+// ids and the binding's OIDC issuer are derived stably from the identity, as Azure reports them.
+import { randomUUID } from "node:crypto";
+import { badRequest, notFound } from "../../arm/errors.js";
+import type { Handler } from "../../api/types.js";
+import { stableGuid } from "../../engine/model.js";
+import type { ChildKind } from "../../engine/subresources.js";
+import { childHandlers } from "./crud.js";
+
+export const identityBinding: ChildKind = {
+  type: "Microsoft.ContainerService/managedClusters/identityBindings",
+  parent: "cluster",
+  label: "IdentityBinding",
+  notFound: (name, cluster) => notFound(`Identity binding '${name}' was not found in managed cluster '${cluster.body.name}'.`),
+  build: ({ name, request, previous, services }) => {
+    const resourceId: string = request.properties.managedIdentity.resourceId;
+    const before = previous?.properties.managedIdentity.resourceId as string | undefined;
+    // managedIdentity is read/create only in the spec
+    if (before && before.toLowerCase() !== resourceId.toLowerCase()) {
+      throw badRequest("InvalidParameter", `The managed identity of identity binding '${name}' cannot change from '${before}' to '${resourceId}'.`, "properties.managedIdentity.resourceId");
+    }
+    const tenantId = services.config.tenantId;
+    // The same ids the emulator gives this identity wherever it appears (a cluster's userAssignedIdentities).
+    const clientId = stableGuid(resourceId, "client");
+    return {
+      eTag: randomUUID(),
+      properties: {
+        managedIdentity: { resourceId: before ?? resourceId, clientId, objectId: stableGuid(resourceId, "principal"), tenantId },
+        oidcIssuer: { oidcIssuerUrl: `https://ib.oic.prod-aks.azure.com/${tenantId}/${clientId}/` },
+      },
+    };
+  },
+};
+
+const crud = childHandlers(identityBinding, "identityBindingName", "async-location");
+
+export const identityBindingHandlers = {
+  IdentityBindings_Get: crud.get,
+  IdentityBindings_ListByManagedCluster: crud.list,
+  IdentityBindings_CreateOrUpdate: crud.put,
+  IdentityBindings_Delete: crud.delete,
+} satisfies Record<string, Handler>;

@@ -1,0 +1,55 @@
+// Managed namespaces: Kubernetes namespaces managed through ARM. Long-running PUT and DELETE, Get,
+// List, Update (PATCH tags) and ListCredential: the cluster user's kubeconfig with its context
+// scoped to the namespace.
+import { randomUUID } from "node:crypto";
+import { parse, stringify } from "yaml";
+import { notFound } from "../../arm/errors.js";
+import type { Handler } from "../../api/types.js";
+import { kubeconfigNames } from "../../engine/kubeconfig.js";
+import { ChildResources, type ChildKind } from "../../engine/subresources.js";
+import { childHandlers } from "./crud.js";
+
+export const managedNamespace: ChildKind = {
+  type: "Microsoft.ContainerService/managedClusters/managedNamespaces",
+  parent: "cluster",
+  label: "ManagedNamespace",
+  notFound: (name, cluster) => notFound(`Managed namespace '${name}' was not found in managed cluster '${cluster.body.name}'.`),
+  build: ({ parent, request, previous }) => {
+    const { provisioningState, portalFqdn, ...requested } = request.properties ?? {};
+    return {
+      location: previous?.location ?? request.location ?? parent.body.location,
+      ...(request.tags !== undefined ? { tags: request.tags } : {}),
+      eTag: randomUUID(),
+      properties: {
+        // AKS's defaults: same-namespace ingress, open egress; never adopt an existing namespace, keep it on delete
+        adoptionPolicy: "Never",
+        deletePolicy: "Keep",
+        ...requested,
+        defaultNetworkPolicy: { ingress: "AllowSameNamespace", egress: "AllowAll", ...requested.defaultNetworkPolicy },
+        portalFqdn: parent.body.properties.azurePortalFQDN,
+      },
+    };
+  },
+};
+
+const crud = childHandlers(managedNamespace, "managedNamespaceName", "async");
+
+export const managedNamespaceHandlers = {
+  ManagedNamespaces_Get: crud.get,
+  ManagedNamespaces_ListByManagedCluster: crud.list,
+  ManagedNamespaces_CreateOrUpdate: crud.put,
+  ManagedNamespaces_Delete: crud.delete,
+  ManagedNamespaces_Update: crud.updateTags,
+
+  ManagedNamespaces_ListCredential: async (req, services) => {
+    const { subscriptionId, resourceGroupName, resourceName, managedNamespaceName } = req.params;
+    const children = new ChildResources(services);
+    const cluster = children.parentOf(managedNamespace, req.params);
+    const namespace = children.get(cluster, managedNamespace, managedNamespaceName);
+    // The cluster user's kubeconfig (named as AKS names it), with every context set to the namespace.
+    const kubeconfig = parse(await services.engine.credentials(subscriptionId, resourceGroupName, resourceName, "user"));
+    for (const entry of kubeconfig.contexts ?? []) entry.context = { ...entry.context, namespace: namespace.body.name };
+    const value = Buffer.from(stringify(kubeconfig)).toString("base64");
+    return { status: 200, body: { kubeconfigs: [{ name: kubeconfigNames.user, value }] } };
+  },
+} satisfies Record<string, Handler>;

@@ -1,0 +1,98 @@
+// Private link. A private cluster (apiServerAccessProfile.enablePrivateCluster) exposes one private
+// link resource, `management` (its API server), whose private link service id ResolvePrivateLinkServiceId
+// answers. Private endpoint connections are made by Microsoft.Network when someone creates a private
+// endpoint to that resource, never through this API: a cluster starts with none, Update (PUT) only
+// changes the state of an existing one (404 otherwise), Delete removes one.
+import { badRequest, notFound } from "../../arm/errors.js";
+import { lroHeaders } from "../../arm/lro.js";
+import type { Handler, Services } from "../../api/types.js";
+import { stableGuid } from "../../engine/model.js";
+import { ChildResources, type ChildKind } from "../../engine/subresources.js";
+import type { StoredResource } from "../../store/store.js";
+import { childHandlers } from "./crud.js";
+
+const MANAGEMENT = "management";
+
+export const privateEndpointConnection: ChildKind = {
+  type: "Microsoft.ContainerService/managedClusters/privateEndpointConnections",
+  parent: "cluster",
+  label: "PrivateEndpointConnection",
+  notFound: (name, cluster) => notFound(`Private endpoint connection '${name}' was not found in managed cluster '${cluster.body.name}'.`),
+  build: ({ request }) => ({
+    // served with the type Microsoft's examples show
+    type: "Microsoft.Network/privateLinkServices/privateEndpointConnections",
+    properties: { privateEndpoint: request.properties.privateEndpoint, privateLinkServiceConnectionState: request.properties.privateLinkServiceConnectionState, provisioningState: "Succeeded" },
+  }),
+};
+
+const isPrivate = (cluster: StoredResource) => cluster.body.properties.apiServerAccessProfile?.enablePrivateCluster === true;
+
+function managementLinkResource(cluster: StoredResource) {
+  const location = String(cluster.body.location).toLowerCase();
+  return {
+    id: `${cluster.id}/privateLinkResources/${MANAGEMENT}`,
+    name: MANAGEMENT,
+    type: "Microsoft.ContainerService/managedClusters/privateLinkResources",
+    groupId: MANAGEMENT,
+    requiredMembers: [MANAGEMENT],
+    // the API server's private link service lives in a subscription AKS owns
+    privateLinkServiceID: `/subscriptions/${stableGuid(cluster.id, "private-link-subscription")}/resourceGroups/hcp-underlay-${location}/providers/Microsoft.Network/privateLinkServices/${cluster.body.name}-${stableGuid(cluster.id, "private-link-service").slice(0, 8)}`,
+  };
+}
+
+/**
+ * What Microsoft.Network does when a private endpoint targeting the cluster's `management` resource
+ * is created: AKS then lists a connection for it. Not reachable through the AKS API (by design).
+ */
+export function recordPrivateEndpointConnection(services: Services, cluster: StoredResource, privateEndpointId: string, status = "Approved"): StoredResource {
+  if (!isPrivate(cluster)) throw badRequest("InvalidParameter", `Managed cluster '${cluster.body.name}' is not a private cluster: it has no private link resource.`);
+  const name = `${privateEndpointId.split("/").at(-1)}.${stableGuid(privateEndpointId, "connection")}`;
+  const request = { properties: { privateEndpoint: { id: privateEndpointId }, privateLinkServiceConnectionState: { status, description: "Auto-approved" } } };
+  return new ChildResources(services).put(cluster, privateEndpointConnection, name, request, { principal: { id: "Microsoft.Network", type: "Application" } }).resource;
+}
+
+const crud = childHandlers(privateEndpointConnection, "privateEndpointConnectionName", "async");
+
+export const privateLinkHandlers = {
+  PrivateEndpointConnections_Get: crud.get,
+
+  PrivateEndpointConnections_List: (req, services) => {
+    const children = new ChildResources(services);
+    return { status: 200, body: { value: children.list(children.parentOf(privateEndpointConnection, req.params), privateEndpointConnection).map((c) => c.body) } };
+  },
+
+  PrivateEndpointConnections_Update: (req, services) => {
+    const children = new ChildResources(services);
+    const cluster = children.parentOf(privateEndpointConnection, req.params);
+    const state = req.body.properties.privateLinkServiceConnectionState;
+    const updated = children.update(cluster, privateEndpointConnection, req.params.privateEndpointConnectionName, req, (body) => ({
+      ...body,
+      properties: { ...body.properties, privateLinkServiceConnectionState: state },
+    }));
+    return { status: 200, body: updated.body };
+  },
+
+  // long-running, but the spec's answer is 200 (with Azure-AsyncOperation), not 202
+  PrivateEndpointConnections_Delete: (req, services) => {
+    const children = new ChildResources(services);
+    const cluster = children.parentOf(privateEndpointConnection, req.params);
+    const operation = children.deleteLongRunning(cluster, privateEndpointConnection, req.params.privateEndpointConnectionName);
+    if (!operation) return { status: 204 };
+    return { status: 200, headers: lroHeaders(req.baseUrl, operation, req.apiVersion) };
+  },
+
+  PrivateLinkResources_List: (req, services) => {
+    const cluster = new ChildResources(services).parentOf(privateEndpointConnection, req.params);
+    return { status: 200, body: { value: isPrivate(cluster) ? [managementLinkResource(cluster)] : [] } };
+  },
+
+  ResolvePrivateLinkServiceId_POST: (req, services) => {
+    const cluster = new ChildResources(services).parentOf(privateEndpointConnection, req.params);
+    const name: string | undefined = req.body?.name;
+    if (!name) throw badRequest("InvalidParameter", "The name of the private link resource to resolve is required.", "name");
+    if (!isPrivate(cluster) || name.toLowerCase() !== MANAGEMENT) {
+      throw notFound(`Private link resource '${name}' was not found in managed cluster '${cluster.body.name}'${isPrivate(cluster) ? "" : ", which is not a private cluster"}.`);
+    }
+    return { status: 200, body: managementLinkResource(cluster) };
+  },
+} satisfies Record<string, Handler>;
