@@ -1,4 +1,65 @@
 // Read-only catalogues: the operations list, mesh revision and upgrade profiles, outbound network dependency endpoints.
+import { notFound } from "../arm/errors.js";
+import { page } from "../arm/paging.js";
 import type { Handler } from "../api/types.js";
+import { clusterMeshRevision, isMeshMode, meshRevisionProfile, meshUpgradeProfile, outboundEndpoints, providerOperations } from "../engine/catalogues.js";
+import type { StoredResource } from "../store/store.js";
 
-export const catalogueHandlers = {} satisfies Record<string, Handler>;
+/** The cluster's Istio upgrade profile, or undefined when its service mesh is not Istio. */
+function clusterMeshProfile(cluster: StoredResource): Record<string, unknown> | undefined {
+  const properties = cluster.body.properties ?? {};
+  const mesh = properties.serviceMeshProfile;
+  if (String(mesh?.mode ?? "Disabled").toLowerCase() !== "istio") return undefined;
+  const revision = clusterMeshRevision(mesh.istio?.revisions, properties.currentKubernetesVersion);
+  if (!revision) return undefined;
+  return meshUpgradeProfile(cluster.id, revision, properties.currentKubernetesVersion);
+}
+
+export const catalogueHandlers = {
+  Operations_List: (req) => ({ status: 200, body: page(req, providerOperations(), (op) => op) }),
+
+  ManagedClusters_ListMeshRevisionProfiles: (req) => {
+    const { subscriptionId, location } = req.params;
+    const profiles = [meshRevisionProfile(subscriptionId, location, "istio")];
+    return { status: 200, body: page(req, profiles, (p) => p) };
+  },
+
+  ManagedClusters_GetMeshRevisionProfile: (req) => {
+    const { subscriptionId, location, mode } = req.params;
+    if (!isMeshMode(mode)) {
+      throw notFound(`Mesh revision profile for mode '${mode}' was not found in location '${location}'. The supported modes are 'istio'.`);
+    }
+    return { status: 200, body: meshRevisionProfile(subscriptionId, location, mode) };
+  },
+
+  // AKS lists a profile per mesh the cluster runs: none when serviceMeshProfile.mode is not Istio
+  // (az aks mesh get-upgrades reads the list and prints nothing then).
+  ManagedClusters_ListMeshUpgradeProfiles: (req, { engine }) => {
+    const { subscriptionId, resourceGroupName, resourceName } = req.params;
+    const profile = clusterMeshProfile(engine.getCluster(subscriptionId, resourceGroupName, resourceName));
+    return { status: 200, body: page(req, profile ? [profile] : [], (p) => p) };
+  },
+
+  ManagedClusters_GetMeshUpgradeProfile: (req, { engine }) => {
+    const { subscriptionId, resourceGroupName, resourceName, mode } = req.params;
+    const cluster = engine.getCluster(subscriptionId, resourceGroupName, resourceName);
+    if (!isMeshMode(mode)) {
+      throw notFound(`Mesh upgrade profile for mode '${mode}' was not found in managed cluster '${cluster.body.name}'. The supported modes are 'istio'.`);
+    }
+    const profile = clusterMeshProfile(cluster);
+    if (!profile) {
+      const current = cluster.body.properties?.serviceMeshProfile?.mode ?? "Disabled";
+      throw notFound(
+        `Mesh upgrade profile for mode '${mode}' was not found in managed cluster '${cluster.body.name}': its service mesh is not Istio (serviceMeshProfile.mode is '${current}').`,
+      );
+    }
+    return { status: 200, body: profile };
+  },
+
+  ManagedClusters_ListOutboundNetworkDependenciesEndpoints: (req, { engine }) => {
+    const { subscriptionId, resourceGroupName, resourceName } = req.params;
+    const cluster = engine.getCluster(subscriptionId, resourceGroupName, resourceName);
+    const isPrivate = cluster.body.properties?.apiServerAccessProfile?.enablePrivateCluster === true;
+    return { status: 200, body: page(req, outboundEndpoints(cluster.body.location, isPrivate), (e) => e) };
+  },
+} satisfies Record<string, Handler>;
