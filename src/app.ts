@@ -1,6 +1,8 @@
 // Composition root: config, store, backend, engine, spec, routes and servers wired together once.
 // Tests call startApp with port 0 and their own store, backend or clock.
+import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import express from "express";
 import Docker from "dockerode";
 import { RouteIndex } from "./api/routeIndex.js";
@@ -17,7 +19,9 @@ import { createArmPipeline, errorResponse, write, type ResponseViolation, type V
 import { createDualProtocolServer, type DualProtocolServer } from "./http/dualProtocolServer.js";
 import { createIdentityRouter, loadOrCreateIssuer } from "./platform/identity.js";
 import { platformRoutes } from "./platform/arm.js";
+import { recoverInterruptedOperations } from "./engine/recovery.js";
 import { MemoryStore } from "./store/memoryStore.js";
+import { SqliteStore } from "./store/sqliteStore.js";
 import type { ResourceStore } from "./store/store.js";
 import { loadOrCreateTls } from "./tls/certificates.js";
 import { consoleLogger, systemClock, type Clock, type Logger } from "./util.js";
@@ -62,7 +66,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { config } = options;
   const logger = options.logger ?? consoleLogger;
   const clock = options.clock ?? systemClock;
-  const store = options.store ?? new MemoryStore();
+  const store = options.store ?? openStore(config);
 
   let backend = options.backend;
   let mode: RunningApp["mode"];
@@ -76,12 +80,14 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
 
   const [tls, issuer, spec] = await Promise.all([
-    loadOrCreateTls(config.dataDir, config.hostNames),
-    loadOrCreateIssuer(config.dataDir),
+    loadOrCreateTls(config.keyDir, config.hostNames),
+    loadOrCreateIssuer(config.keyDir),
     SpecRegistry.load(),
   ]);
   const engine = new Engine(store, backend, clock, logger, config);
   const services: Services = { config, store, engine, clock, logger };
+  const recovered = await recoverInterruptedOperations(engine, store, clock, logger);
+  if (recovered) logger.info(`aks-emulator: settled ${recovered} operation(s) interrupted by the last stop`);
 
   const handlers: Record<string, Handler> = { ...aksHandlers };
   const platformVersions: Record<string, VersionPolicy> = {};
@@ -96,6 +102,11 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   web.use(createIdentityRouter({ issuer, defaultTenantId: config.tenantId, caCertPem: () => tls.caCertPem }));
   web.get("/_emulator/health", (_req, res) => {
     res.json({ status: "ok", mode: mode.kind, apiVersions: spec.versionNames });
+  });
+  web.post("/_emulator/reset", (_req, res) => {
+    store.clear();
+    logger.info("aks-emulator: state reset");
+    res.status(204).end();
   });
   web.use((req, res) => {
     write(res, errorResponse(new ArmError(404, "NotFound", `No resource or endpoint matches '${req.method} ${req.path}'.`)), req.method === "HEAD");
@@ -132,11 +143,30 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     mode,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          if (!options.store) store.close();
+          resolve();
+        });
         server.closeAllConnections();
       }),
   };
 }
+
+/** The durable store in the data folder, or memory when there is none; a folder it cannot use stops the start. */
+function openStore(config: Config): ResourceStore {
+  if (!config.dataDir) return new MemoryStore();
+  const file = join(config.dataDir, "aks-emulator.db");
+  try {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const store = new SqliteStore(file);
+    store.putSetting("lastStart", new Date().toISOString()); // proves the folder takes writes now
+    return store;
+  } catch (error) {
+    throw new StartupError(`cannot use the data folder ${config.dataDir} (${file}): ${(error as Error).message}`);
+  }
+}
+
+export class StartupError extends Error {}
 
 /** Binds "::" (IPv6 and IPv4 on one socket) and falls back to 0.0.0.0 where the host has no IPv6. */
 function listen(server: DualProtocolServer, port: number, host: string): Promise<number> {

@@ -11,8 +11,10 @@ export interface Config {
   bindHost: string;
   /** Names and addresses the server certificate covers, besides localhost, 127.0.0.1 and ::1. */
   hostNames: string[];
-  /** Holds the local CA, the server certificate and the token signing key. */
-  dataDir: string;
+  /** Durable state (a SQLite database) lives here; undefined: state is kept in memory only. */
+  dataDir: string | undefined;
+  /** Holds the local CA, the server certificate and the token signing key: the data folder, else ~/.aks-emulator. */
+  keyDir: string;
   /** FLOCI_AZ_SERVICES_AKS_ENABLED: when false Microsoft.ContainerService answers as not registered. */
   aksEnabled: boolean;
   /** FLOCI_AZ_SERVICES_AKS_MOCKED; undefined: decided at start (real mode when a Docker engine answers). */
@@ -44,7 +46,8 @@ export const configVariables: { name: string; flag?: string; default: string; de
   { name: `${ENV}PORT`, flag: "--port", default: "4577", description: "The one port serving HTTP and HTTPS." },
   { name: `${ENV}HOST`, flag: "--host", default: "::", description: "Address to bind." },
   { name: `${ENV}HOSTNAMES`, flag: "--hostname", default: "", description: "Extra names for the server certificate (comma-separated; the flag repeats)." },
-  { name: `${ENV}DATA_DIR`, flag: "--data-dir", default: "~/.aks-emulator", description: "Folder for the local CA, server certificate and token signing key." },
+  { name: `${ENV}DATA_DIR`, flag: "--data-dir", default: "", description: "Folder for durable state (SQLite); unset: state in memory only." },
+  { name: `${ENV}KEY_DIR`, default: "", description: "Folder for the local CA, server certificate and token signing key (default: the data folder, else ~/.aks-emulator)." },
   { name: `${ENV}SUBSCRIPTION_ID`, default: "00000000-0000-0000-0000-000000000000", description: "The subscription listed by GET /subscriptions (any subscription id is accepted)." },
   { name: `${ENV}TENANT_ID`, default: "00000000-0000-0000-0000-000000000001", description: "The tenant of issued tokens and of GET /tenants." },
   { name: `${ENV}LOCATION`, default: "eastus", description: "Location used where a request names none." },
@@ -108,7 +111,10 @@ export function loadConfig(flags: Record<string, string[]> = {}, env: NodeJS.Pro
   const hostNames = [...(flags["--hostname"] ?? []), ...(env[`${ENV}HOSTNAMES`] ?? "").split(",")]
     .map((h) => h.trim())
     .filter(Boolean);
-  const dataDir = pick("DATA_DIR", "--data-dir");
+  const expand = (dir: string) => resolve(dir.startsWith("~") ? join(homedir(), dir.slice(1)) : dir);
+  const dataDirSetting = pick("DATA_DIR", "--data-dir");
+  const dataDir = dataDirSetting ? expand(dataDirSetting) : undefined;
+  const keyDirSetting = pick("KEY_DIR");
   const responseValidation = pick("RESPONSE_VALIDATION");
   if (!["off", "warn", "strict"].includes(responseValidation)) {
     throw new ConfigError(`${ENV}RESPONSE_VALIDATION: expected off, warn or strict, got '${responseValidation}'`);
@@ -117,7 +123,8 @@ export function loadConfig(flags: Record<string, string[]> = {}, env: NodeJS.Pro
     port: parsePort(`${ENV}PORT`, pick("PORT", "--port")),
     bindHost: pick("HOST", "--host"),
     hostNames,
-    dataDir: resolve(dataDir.startsWith("~") ? join(homedir(), dataDir.slice(1)) : dataDir),
+    dataDir,
+    keyDir: keyDirSetting ? expand(keyDirSetting) : (dataDir ?? expand("~/.aks-emulator")),
     aksEnabled: parseBool(`${ENV}ENABLED`, env[`${ENV}ENABLED`]) ?? true,
     mocked: parseBool(`${ENV}MOCKED`, env[`${ENV}MOCKED`]),
     defaultImage: pick("DEFAULT_IMAGE"),

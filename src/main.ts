@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // CLI: `aks-emulator [serve] [--port N] [--host H] [--hostname NAME]... [--data-dir DIR]`,
 // `aks-emulator ca` prints the local CA certificate, `aks-emulator help` lists the settings.
-import { startApp } from "./app.js";
+import { startApp, StartupError } from "./app.js";
 import { ConfigError, configVariables, loadConfig, parseArgs } from "./config.js";
 import { loadOrCreateTls } from "./tls/certificates.js";
 import { consoleLogger } from "./util.js";
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   }
   const config = loadConfig(flags);
   if (command === "ca") {
-    const tls = await loadOrCreateTls(config.dataDir, config.hostNames);
+    const tls = await loadOrCreateTls(config.keyDir, config.hostNames);
     process.stdout.write(tls.caCertPem);
     return;
   }
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
   const app = await startApp({ config });
   const log = consoleLogger;
   log.info(`aks-emulator: mode ${app.mode.kind === "mock" ? "mocked" : "real (k3s)"}: ${app.mode.reason}`);
+  log.info(`aks-emulator: state ${app.services.config.dataDir ? `in ${app.services.config.dataDir}` : "in memory (set --data-dir to keep it)"}`);
   log.info(`aks-emulator: listening on port ${app.port} (HTTP and HTTPS): ${app.url} and ${app.httpUrl}`);
   log.info(`aks-emulator: CA certificate ${app.caPath} (also GET /_emulator/ca.pem); e.g. export NODE_EXTRA_CA_CERTS=${app.caPath}`);
 
@@ -53,6 +54,10 @@ main().catch((error: Error) => {
   if (error instanceof ConfigError) {
     console.error(`aks-emulator: ${error.message}\n\n${usage()}`);
     process.exit(2);
+  }
+  if (error instanceof StartupError) {
+    console.error(`aks-emulator: ${error.message}`);
+    process.exit(1);
   }
   console.error(`aks-emulator: failed to start: ${error.stack ?? error.message}`);
   process.exit(1);

@@ -46,6 +46,8 @@ export interface OperationSpec {
   result?: () => { status: number; body?: unknown };
 }
 
+const TRANSACTIONAL_METHODS = ["deleteResourceGroup", "putCluster", "updateClusterTags", "deleteCluster", "putPool", "deletePool", "runOperation", "cancelOperation"] as const;
+
 export class Engine {
   /** Operations whose work is still running, for cancellation. */
   private readonly running = new Map<string, { controller: AbortController; spec: OperationSpec }>();
@@ -60,6 +62,12 @@ export class Engine {
     private readonly config: Config,
   ) {
     this.lifecycle = new ClusterLifecycle(this, store, clock, config.tenantId);
+    // Each write stores several records (cluster, pools, operation, locks): one transaction each, so
+    // a refusal half-way or a crash leaves all of them or none.
+    for (const name of TRANSACTIONAL_METHODS) {
+      const method = this[name] as (...args: unknown[]) => unknown;
+      (this as Record<string, unknown>)[name] = (...args: unknown[]) => store.transaction(() => method.apply(this, args));
+    }
   }
 
   // ---- resource groups -------------------------------------------------------------------------

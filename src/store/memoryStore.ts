@@ -1,12 +1,17 @@
 import type { OperationRecord } from "../arm/lro.js";
 import { normaliseId, type ResourceStore, type StoredResource } from "./store.js";
 
-/** In-memory store: maps plus two indexes (by parent, by subscription and type) for cheap lists. */
+/**
+ * In-memory store: maps plus two indexes (by parent, by subscription and type) for cheap lists.
+ * Its transaction gives all-or-nothing by undo log, so a change refused half-way leaves no trace.
+ */
 export class MemoryStore implements ResourceStore {
-  private readonly resources = new Map<string, StoredResource>();
-  private readonly byParent = new Map<string, Set<string>>();
-  private readonly byType = new Map<string, Set<string>>();
-  private readonly operations = new Map<string, OperationRecord>();
+  private resources = new Map<string, StoredResource>();
+  private byParent = new Map<string, Set<string>>();
+  private byType = new Map<string, Set<string>>();
+  private operations = new Map<string, OperationRecord>();
+  private readonly settings = new Map<string, string>();
+  private undo: (() => void)[] | undefined;
 
   get<T>(id: string): StoredResource<T> | undefined {
     return this.resources.get(normaliseId(id));
@@ -14,6 +19,8 @@ export class MemoryStore implements ResourceStore {
 
   put(resource: StoredResource): void {
     const key = normaliseId(resource.id);
+    const previous = this.resources.get(key);
+    this.record(() => (previous ? this.put(previous) : this.delete(key)));
     this.resources.set(key, resource);
     index(this.byParent, resource.parentKey, key);
     index(this.byType, typeKey(resource.subscriptionId, resource.type), key);
@@ -23,6 +30,7 @@ export class MemoryStore implements ResourceStore {
     const key = normaliseId(id);
     const existing = this.resources.get(key);
     if (!existing) return false;
+    this.record(() => this.put(existing));
     this.resources.delete(key);
     this.byParent.get(existing.parentKey)?.delete(key);
     this.byType.get(typeKey(existing.subscriptionId, existing.type))?.delete(key);
@@ -42,7 +50,53 @@ export class MemoryStore implements ResourceStore {
   }
 
   putOperation(operation: OperationRecord): void {
-    this.operations.set(operation.name.toLowerCase(), operation);
+    const key = operation.name.toLowerCase();
+    const previous = this.operations.get(key);
+    this.record(() => (previous ? this.operations.set(key, previous) : this.operations.delete(key)));
+    this.operations.set(key, operation);
+  }
+
+  listOperations(status?: OperationRecord["status"]): OperationRecord[] {
+    return [...this.operations.values()].filter((op) => !status || op.status === status);
+  }
+
+  listLocked(): StoredResource[] {
+    return [...this.resources.values()].filter((r) => r.activeOperation);
+  }
+
+  transaction<T>(fn: () => T): T {
+    if (this.undo) return fn(); // nested: part of the outer transaction
+    const undo: (() => void)[] = (this.undo = []);
+    try {
+      return fn();
+    } catch (error) {
+      this.undo = undefined;
+      for (const step of undo.reverse()) step();
+      throw error;
+    } finally {
+      this.undo = undefined;
+    }
+  }
+
+  getSetting(name: string): string | undefined {
+    return this.settings.get(name);
+  }
+
+  putSetting(name: string, value: string): void {
+    this.settings.set(name, value);
+  }
+
+  clear(): void {
+    this.resources = new Map();
+    this.byParent = new Map();
+    this.byType = new Map();
+    this.operations = new Map();
+  }
+
+  close(): void {}
+
+  private record(step: () => void): void {
+    this.undo?.push(step);
   }
 
   private collect<T>(keys: Set<string> | undefined, type?: string): StoredResource<T>[] {

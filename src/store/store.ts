@@ -28,6 +28,17 @@ export interface ResourceStore {
   listByType<T = any>(subscriptionId: string, type: string): StoredResource<T>[];
   getOperation(id: string): OperationRecord | undefined;
   putOperation(operation: OperationRecord): void;
+  listOperations(status?: OperationRecord["status"]): OperationRecord[];
+  /** Resources locked by an operation (activeOperation set): what a restart must settle. */
+  listLocked(): StoredResource[];
+  /** Runs fn so that all of its changes are kept together, or none of them (a thrown error rolls back). */
+  transaction<T>(fn: () => T): T;
+  /** Small named values that must outlive a restart (signing key, CA, allocated ports). */
+  getSetting(name: string): string | undefined;
+  putSetting(name: string, value: string): void;
+  /** Removes every resource and operation (settings stay). */
+  clear(): void;
+  close(): void;
 }
 
 export const normaliseId = (id: string): string => id.toLowerCase();
