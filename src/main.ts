@@ -44,8 +44,24 @@ async function main(): Promise<void> {
     log.info(`aks-emulator: ${signal}: shutting down`);
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
-    app.close().then(() => process.exit(0));
+    app.close().then(
+      () => process.exit(0),
+      (error: Error) => {
+        log.error(`aks-emulator: stopping failed: ${error.stack ?? error.message}`);
+        process.exit(1);
+      },
+    );
   };
+  // A failure no request answers for (a store write at the end of an operation on a full disk, say)
+  // stops the process: it cannot keep its state and the folder in step any more. What was answered is
+  // in the data folder, and the next start settles the operations that were running.
+  const fatal = (error: unknown) => {
+    const where = app.services.config.dataDir ? `; the state answered so far is in ${app.services.config.dataDir}, and the next start settles the operations that were running` : "";
+    log.error(`aks-emulator: fatal error, stopping${where}: ${(error as Error)?.stack ?? String(error)}`);
+    process.exit(1);
+  };
+  process.on("uncaughtException", fatal);
+  process.on("unhandledRejection", fatal);
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
 }
@@ -57,6 +73,11 @@ main().catch((error: Error) => {
   }
   if (error instanceof StartupError) {
     console.error(`aks-emulator: ${error.message}`);
+    process.exit(1);
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+    console.error(`aks-emulator: cannot listen: ${error.message} (set --port / FLOCI_AZ_SERVICES_AKS_PORT, --host / FLOCI_AZ_SERVICES_AKS_HOST)`);
     process.exit(1);
   }
   console.error(`aks-emulator: failed to start: ${error.stack ?? error.message}`);

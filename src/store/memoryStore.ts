@@ -64,6 +64,10 @@ export class MemoryStore implements ResourceStore {
     return [...this.resources.values()].filter((r) => r.activeOperation);
   }
 
+  all(): StoredResource[] {
+    return [...this.resources.values()];
+  }
+
   transaction<T>(fn: () => T): T {
     if (this.undo) return fn(); // nested: part of the outer transaction
     const undo: (() => void)[] = (this.undo = []);

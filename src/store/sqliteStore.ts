@@ -36,11 +36,27 @@ export class SqliteStore implements ResourceStore {
 
   constructor(readonly file: string) {
     this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    // NORMAL in WAL mode loses nothing when the process dies; FULL would also cover power loss.
-    this.db.pragma("synchronous = NORMAL");
-    this.db.pragma("busy_timeout = 5000");
-    this.migrate();
+    try {
+      // One emulator per data folder: every process keeps its own copy of the state in memory, so a
+      // second one on the same file would serve stale reads and overwrite the first one's changes.
+      // EXCLUSIVE keeps the lock from the first access until close (the kernel drops it when the
+      // process dies), and with it WAL needs no shared-memory file. A second process waits a moment
+      // (a previous instance may still be closing), then fails with SQLITE_BUSY.
+      this.db.pragma("busy_timeout = 1000");
+      this.db.pragma("locking_mode = EXCLUSIVE");
+      this.db.pragma("journal_mode = WAL");
+      // NORMAL in WAL mode loses nothing when the process dies; FULL would also cover power loss.
+      this.db.pragma("synchronous = NORMAL");
+      this.migrate();
+      // The first write takes the exclusive lock now, not at the first client request.
+      this.db.prepare("INSERT INTO settings (name, value) VALUES ('opened', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value").run(new Date().toISOString());
+    } catch (error) {
+      this.db.close();
+      if ((error as { code?: string }).code === "SQLITE_BUSY") {
+        throw new Error(`${file} is locked: another aks-emulator process is using this data folder`);
+      }
+      throw error;
+    }
     this.statements = {
       upsert: this.db.prepare(
         `INSERT INTO resources (key, seq, id, type, parent_key, subscription_id, etag, active_operation, body)
@@ -49,6 +65,7 @@ export class SqliteStore implements ResourceStore {
            subscription_id = excluded.subscription_id, etag = excluded.etag,
            active_operation = excluded.active_operation, body = excluded.body`,
       ),
+      seqOf: this.db.prepare("SELECT seq FROM resources WHERE key = ?"),
       remove: this.db.prepare("DELETE FROM resources WHERE key = ?"),
       putOperation: this.db.prepare(
         "INSERT INTO operations (key, status, body) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET status = excluded.status, body = excluded.body",
@@ -86,7 +103,8 @@ export class SqliteStore implements ResourceStore {
       });
       this.seq = Math.max(this.seq, row.seq);
     }
-    for (const row of this.db.prepare("SELECT body FROM operations").all() as { body: string }[]) {
+    // rowid order is creation order (an upsert keeps the rowid): listOperations() lists oldest first.
+    for (const row of this.db.prepare("SELECT body FROM operations ORDER BY rowid").all() as { body: string }[]) {
       this.cache.putOperation(JSON.parse(row.body));
     }
   }
@@ -97,7 +115,7 @@ export class SqliteStore implements ResourceStore {
 
   put(resource: StoredResource): void {
     const key = normaliseId(resource.id);
-    const existing = this.db.prepare("SELECT seq FROM resources WHERE key = ?").get(key) as { seq: number } | undefined;
+    const existing = this.statements.seqOf.get(key) as { seq: number } | undefined;
     this.statements.upsert.run({
       key,
       seq: existing?.seq ?? ++this.seq,
@@ -143,15 +161,27 @@ export class SqliteStore implements ResourceStore {
     return this.cache.listLocked();
   }
 
+  all(): StoredResource[] {
+    return this.cache.all();
+  }
+
   /** Runs fn as one transaction: all of its changes are committed together, or none. */
   transaction<T>(fn: () => T): T {
-    // Nested calls join the outer transaction; the cache is rebuilt from the database on rollback.
+    // Nested calls join the outer transaction. A refusal thrown by fn (a 409, a 400) rolls back the
+    // database and, through the cache's own undo log, the cache: no reload for every refused write.
+    // Should the COMMIT itself fail (a full disk), the cache has already kept the changes: it is
+    // rebuilt from the database then.
     if (this.depth > 0) return fn();
     this.depth++;
+    let cacheKept = false;
     try {
-      return this.db.transaction(fn)();
+      return this.db.transaction(() => {
+        const result = this.cache.transaction(fn);
+        cacheKept = true;
+        return result;
+      })();
     } catch (error) {
-      this.reloadCache();
+      if (cacheKept) this.reloadCache();
       throw error;
     } finally {
       this.depth--;
@@ -167,7 +197,7 @@ export class SqliteStore implements ResourceStore {
   }
 
   clear(): void {
-    this.db.exec("DELETE FROM resources; DELETE FROM operations;");
+    this.transaction(() => this.db.exec("DELETE FROM resources; DELETE FROM operations;"));
     this.reloadCache();
   }
 

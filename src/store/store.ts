@@ -31,6 +31,8 @@ export interface ResourceStore {
   listOperations(status?: OperationRecord["status"]): OperationRecord[];
   /** Resources locked by an operation (activeOperation set): what a restart must settle. */
   listLocked(): StoredResource[];
+  /** Every resource, in insertion order (what a restart sweeps for states no operation will settle). */
+  all(): StoredResource[];
   /** Runs fn so that all of its changes are kept together, or none of them (a thrown error rolls back). */
   transaction<T>(fn: () => T): T;
   /** Small named values that must outlive a restart (signing key, CA, allocated ports). */
