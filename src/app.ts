@@ -1,6 +1,6 @@
 // Composition root: config, store, backend, engine, spec, routes and servers wired together once.
 // Tests call startApp with port 0 and their own store, backend or clock.
-import { mkdirSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import express from "express";
@@ -12,8 +12,10 @@ import { ArmError } from "./arm/errors.js";
 import type { Config } from "./config.js";
 import type { ClusterBackend } from "./engine/backend.js";
 import { MockBackend } from "./engine/backends/mock.js";
-import { RealModeUnavailableBackend } from "./engine/backends/unavailable.js";
-import { Engine } from "./engine/provisioner.js";
+import { K3sBackend } from "./engine/backends/k3s.js";
+import { startHealthWatch } from "./engine/health.js";
+import { isStopped } from "./engine/lifecycle.js";
+import { CLUSTER_TYPE, Engine } from "./engine/provisioner.js";
 import { aksHandlers } from "./handlers/index.js";
 import { createArmPipeline, errorResponse, write, type ResponseViolation, type VersionPolicy } from "./http/armPipeline.js";
 import { createDualProtocolServer, type DualProtocolServer } from "./http/dualProtocolServer.js";
@@ -73,9 +75,22 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   if (backend) mode = { kind: backend.kind, reason: "backend supplied by the caller" };
   else {
     const decision = await decideMode(config);
-    backend = decision.mocked
-      ? new MockBackend(config.mockProvisioningDelayMs)
-      : new RealModeUnavailableBackend("the k3s backend is not part of this build yet");
+    if (decision.mocked) backend = new MockBackend(config.mockProvisioningDelayMs);
+    else {
+      const k3s = new K3sBackend({
+        store,
+        logger,
+        defaultImage: config.defaultImage,
+        apiServerBasePort: config.apiServerBasePort,
+        apiServerMaxPort: config.apiServerMaxPort,
+        privileged: config.privileged,
+        readyTimeoutSeconds: config.readyTimeoutSeconds,
+        keepRunningOnShutdown: config.keepRunningOnShutdown,
+        durable: config.dataDir !== undefined,
+      });
+      await k3s.init();
+      backend = k3s;
+    }
     mode = { kind: backend.kind, reason: decision.reason };
   }
 
@@ -86,8 +101,17 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   ]);
   const engine = new Engine(store, backend, clock, logger, config);
   const services: Services = { config, store, engine, clock, logger };
+  // Real mode: containers of known clusters are adopted, the rest removed, before operations resume.
+  await backend
+    .reconcile?.((id) => {
+      const cluster = store.get(id);
+      if (!cluster || cluster.type !== CLUSTER_TYPE) return undefined;
+      return { cluster: engine.clusterRef(cluster), pools: engine.poolRefs(cluster), running: !isStopped(cluster) };
+    })
+    .catch((error: Error) => logger.warn(`aks-emulator: reconciling the k3s containers failed: ${error.message}`));
   const recovered = await recoverInterruptedOperations(engine, store, clock, logger);
   if (recovered) logger.info(`aks-emulator: settled ${recovered} operation(s) interrupted by the last stop`);
+  const healthWatch = startHealthWatch(engine, store, backend, config.healthCheckIntervalSeconds, logger);
 
   const handlers: Record<string, Handler> = { ...aksHandlers };
   const platformVersions: Record<string, VersionPolicy> = {};
@@ -103,8 +127,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   web.get("/_emulator/health", (_req, res) => {
     res.json({ status: "ok", mode: mode.kind, apiVersions: spec.versionNames });
   });
-  web.post("/_emulator/reset", (_req, res) => {
-    store.clear();
+  web.post("/_emulator/reset", async (_req, res) => {
+    await engine.resetAll();
     logger.info("aks-emulator: state reset");
     res.status(204).end();
   });
@@ -125,11 +149,14 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     platformVersions,
     fallback: web,
     onResponseViolation: options.onResponseViolation,
+    issuer,
   });
   const server = createDualProtocolServer(pipeline, { key: tls.keyPem, cert: tls.certPem }, {
-    headersTimeoutMs: 30_000,
-    requestTimeoutMs: 120_000,
+    // node requires headersTimeout <= requestTimeout (0: no request limit).
+    headersTimeoutMs: config.requestTimeoutMs > 0 ? Math.min(30_000, config.requestTimeoutMs) : 30_000,
+    requestTimeoutMs: config.requestTimeoutMs,
     keepAliveTimeoutMs: 65_000,
+    maxHeaderSize: config.maxHeaderBytes,
   });
   const port = await listen(server, config.port, config.bindHost);
 
@@ -141,14 +168,16 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     caPath: tls.caPath,
     services,
     mode,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => {
-          if (!options.store) store.close();
-          resolve();
-        });
+    close: async () => {
+      healthWatch?.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+      // Real mode: the k3s containers go too, unless FLOCI_AZ_SERVICES_AKS_KEEP_RUNNING_ON_SHUTDOWN.
+      await backend.close?.().catch((error: Error) => logger.warn(`aks-emulator: closing the backend: ${error.message}`));
+      if (!options.store) store.close();
+    },
   };
 }
 
@@ -156,14 +185,50 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
 function openStore(config: Config): ResourceStore {
   if (!config.dataDir) return new MemoryStore();
   const file = join(config.dataDir, "aks-emulator.db");
+  let store: SqliteStore | undefined;
   try {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    const store = new SqliteStore(file);
-    store.putSetting("lastStart", new Date().toISOString()); // proves the folder takes writes now
+    assertWritable(config.dataDir);
+    store = new SqliteStore(file);
+    store.putSetting("lastStart", new Date().toISOString()); // proves the database takes writes now
     return store;
   } catch (error) {
-    throw new StartupError(`cannot use the data folder ${config.dataDir} (${file}): ${(error as Error).message}`);
+    store?.close();
+    throw new StartupError(`cannot use the data folder ${config.dataDir} (${file}): ${describeStoreError(error as Error & { code?: string })}`);
   }
+}
+
+/**
+ * Writes, syncs and removes a small file: a read-only file system, a folder without write
+ * permission or a full disk is named as such, before SQLite reports it as a vaguer I/O error.
+ */
+function assertWritable(dir: string): void {
+  const probe = join(dir, ".aks-emulator-write-probe");
+  const fd = openSync(probe, "w");
+  try {
+    writeSync(fd, "ok");
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+    rmSync(probe, { force: true });
+  }
+}
+
+function describeStoreError(error: Error & { code?: string }): string {
+  switch (error.code) {
+    case "EROFS":
+      return `the file system is read-only (${error.message})`;
+    case "ENOSPC":
+    case "EDQUOT":
+    case "SQLITE_FULL":
+      return `the disk is full (${error.message})`;
+    case "EACCES":
+    case "EPERM":
+      return `no permission to write there (${error.message})`;
+    case "SQLITE_NOTADB":
+      return "the file is not an SQLite database; it was left untouched: move it away or choose another folder";
+  }
+  return error.code?.startsWith("SQLITE_") ? `${error.message} (${error.code})` : error.message;
 }
 
 export class StartupError extends Error {}

@@ -23,12 +23,24 @@ export interface Config {
   apiServerBasePort: number;
   apiServerMaxPort: number;
   keepRunningOnShutdown: boolean;
+  /** Real mode: run the k3s containers privileged (k3s needs it; the test stand-in runs without). */
+  privileged: boolean;
+  /** Real mode: how long an operation waits for the API server and every node to be Ready before it fails. */
+  readyTimeoutSeconds: number;
+  /** Real mode: how often the containers of idle clusters are checked (0: never). */
+  healthCheckIntervalSeconds: number;
   /** Mocked mode: how long a provisioning step takes (0: clusters reach Succeeded at once). */
   mockProvisioningDelayMs: number;
   subscriptionId: string;
   tenantId: string;
   defaultLocation: string;
   maxBodyBytes: number;
+  /** Largest request line plus headers (node's maxHeaderSize); larger requests get 431. */
+  maxHeaderBytes: number;
+  /** Time a client has to send a whole request, headers and body (0: no limit); slower ones get 408. */
+  requestTimeoutMs: number;
+  /** ARM requests need a bearer token the emulator issued (401 otherwise). */
+  checkTokens: boolean;
   /** Response checks against the spec: off, warn (log), strict (a violating response becomes a 500). */
   responseValidation: ResponseValidation;
   logRequests: boolean;
@@ -43,6 +55,9 @@ export const configVariables: { name: string; flag?: string; default: string; de
   { name: `${ENV}API_SERVER_BASE_PORT`, default: "6443", description: "First host port for real-mode API servers." },
   { name: `${ENV}API_SERVER_MAX_PORT`, default: "6543", description: "Last host port for real-mode API servers." },
   { name: `${ENV}KEEP_RUNNING_ON_SHUTDOWN`, default: "false", description: "Leave real-mode containers running when the emulator stops." },
+  { name: `${ENV}PRIVILEGED`, default: "true", description: "Run real-mode k3s containers privileged (k3s needs it)." },
+  { name: `${ENV}READY_TIMEOUT_SECONDS`, default: "180", description: "Real mode: how long an operation waits for the API server and every node to be Ready before it fails." },
+  { name: `${ENV}HEALTH_CHECK_INTERVAL_SECONDS`, default: "10", description: "Real mode: how often idle clusters' containers are checked; a missing or stopped one turns the cluster Failed (0: never)." },
   { name: `${ENV}PORT`, flag: "--port", default: "4577", description: "The one port serving HTTP and HTTPS." },
   { name: `${ENV}HOST`, flag: "--host", default: "::", description: "Address to bind." },
   { name: `${ENV}HOSTNAMES`, flag: "--hostname", default: "", description: "Extra names for the server certificate (comma-separated; the flag repeats)." },
@@ -53,6 +68,9 @@ export const configVariables: { name: string; flag?: string; default: string; de
   { name: `${ENV}LOCATION`, default: "eastus", description: "Location used where a request names none." },
   { name: `${ENV}MOCK_PROVISIONING_DELAY_MS`, default: "0", description: "Mocked mode: time a create, update or delete stays in progress." },
   { name: `${ENV}MAX_BODY_BYTES`, default: "4194304", description: "Largest request body accepted (ARM's limit is 4 MiB)." },
+  { name: `${ENV}MAX_HEADER_BYTES`, default: "16384", description: "Largest request line plus headers accepted; larger requests get 431." },
+  { name: `${ENV}REQUEST_TIMEOUT_MS`, default: "120000", description: "Time a client has to send a whole request (0: no limit); slower ones get 408." },
+  { name: `${ENV}CHECK_TOKENS`, default: "false", description: "Require on every ARM request a bearer token the emulator issued, unexpired, for its tenant (401 otherwise)." },
   { name: `${ENV}RESPONSE_VALIDATION`, default: "warn", description: "Check responses against the spec: off, warn or strict." },
   { name: `${ENV}LOG_REQUESTS`, default: "true", description: "Log one line per request." },
 ];
@@ -75,6 +93,12 @@ function parsePort(name: string, value: string): number {
 function parseNonNegative(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name}: '${value}' is not a non-negative number`);
+  return n;
+}
+
+function parsePositiveInteger(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name}: '${value}' is not a positive whole number`);
   return n;
 }
 
@@ -131,11 +155,17 @@ export function loadConfig(flags: Record<string, string[]> = {}, env: NodeJS.Pro
     apiServerBasePort: parsePort(`${ENV}API_SERVER_BASE_PORT`, pick("API_SERVER_BASE_PORT")),
     apiServerMaxPort: parsePort(`${ENV}API_SERVER_MAX_PORT`, pick("API_SERVER_MAX_PORT")),
     keepRunningOnShutdown: parseBool(`${ENV}KEEP_RUNNING_ON_SHUTDOWN`, env[`${ENV}KEEP_RUNNING_ON_SHUTDOWN`]) ?? false,
+    privileged: parseBool(`${ENV}PRIVILEGED`, env[`${ENV}PRIVILEGED`]) ?? true,
+    readyTimeoutSeconds: parseNonNegative(`${ENV}READY_TIMEOUT_SECONDS`, pick("READY_TIMEOUT_SECONDS")),
+    healthCheckIntervalSeconds: parseNonNegative(`${ENV}HEALTH_CHECK_INTERVAL_SECONDS`, pick("HEALTH_CHECK_INTERVAL_SECONDS")),
     mockProvisioningDelayMs: parseNonNegative(`${ENV}MOCK_PROVISIONING_DELAY_MS`, pick("MOCK_PROVISIONING_DELAY_MS")),
     subscriptionId: pick("SUBSCRIPTION_ID"),
     tenantId: pick("TENANT_ID"),
     defaultLocation: pick("LOCATION"),
     maxBodyBytes: parseNonNegative(`${ENV}MAX_BODY_BYTES`, pick("MAX_BODY_BYTES")),
+    maxHeaderBytes: parsePositiveInteger(`${ENV}MAX_HEADER_BYTES`, pick("MAX_HEADER_BYTES")),
+    requestTimeoutMs: Math.floor(parseNonNegative(`${ENV}REQUEST_TIMEOUT_MS`, pick("REQUEST_TIMEOUT_MS"))),
+    checkTokens: parseBool(`${ENV}CHECK_TOKENS`, env[`${ENV}CHECK_TOKENS`]) ?? false,
     responseValidation: responseValidation as ResponseValidation,
     logRequests: parseBool(`${ENV}LOG_REQUESTS`, env[`${ENV}LOG_REQUESTS`]) ?? true,
   };

@@ -5,10 +5,12 @@ import type { Principal } from "../api/types.js";
 import { ArmError, badRequest, notFound, operationNotAllowed, resourceGroupNotFound, resourceNotFound } from "../arm/errors.js";
 import { newOperation, type OperationRecord } from "../arm/lro.js";
 import type { Config } from "../config.js";
+import { assertPreconditions, type ConditionalHeaders } from "../http/preconditions.js";
 import type { ResourceStore, StoredResource } from "../store/store.js";
 import type { Clock, Logger } from "../util.js";
 import type { ClusterBackend, ClusterRef, CredentialKind, PoolRef } from "./backend.js";
 import { assertNotStopped, ClusterLifecycle, credentialGeneration, PRIVATE_STATE } from "./lifecycle.js";
+import { poolMachineNames } from "./machines.js";
 import { buildCluster, buildPool, CLUSTER_TYPE, POOL_TYPE, RESOURCE_GROUP_TYPE } from "./model.js";
 
 export interface Caller {
@@ -143,11 +145,13 @@ export class Engine {
     name: string,
     request: Record<string, any>,
     caller: Caller,
+    conditions?: ConditionalHeaders,
   ): { created: boolean; cluster: StoredResource; operation: OperationRecord } {
     this.backend.checkAvailable?.();
     const group = this.requireWritableResourceGroup(subscriptionId, resourceGroup);
     const id = clusterId(subscriptionId, resourceGroup, name);
     const existing = this.store.get(id);
+    assertPreconditions(conditions, existing?.body.eTag, { kind: "managed cluster", name: existing?.body.name ?? name });
     if (existing) {
       this.assertClusterIdle(existing);
       assertNotStopped(existing);
@@ -185,7 +189,7 @@ export class Engine {
       subscriptionId,
       location: body.location,
       action: existing ? "Update" : "Create",
-      work: () => this.backend.applyCluster(this.clusterRef(cluster), this.store.children(cluster.id, POOL_TYPE).map(poolRef)),
+      work: () => this.backend.applyCluster(this.clusterRef(cluster), this.poolRefs(cluster)),
       onSuccess: () => {
         this.setState(cluster.id, "Succeeded");
         for (const pool of storedPools) this.setState(pool.id, "Succeeded");
@@ -199,8 +203,9 @@ export class Engine {
   }
 
   /** PATCH tags: replaces the whole tags map. */
-  updateClusterTags(subscriptionId: string, resourceGroup: string, name: string, tags: Record<string, string> | undefined, caller: Caller) {
+  updateClusterTags(subscriptionId: string, resourceGroup: string, name: string, tags: Record<string, string> | undefined, caller: Caller, conditions?: ConditionalHeaders) {
     const cluster = this.getCluster(subscriptionId, resourceGroup, name);
+    assertPreconditions(conditions, cluster.body.eTag, { kind: "managed cluster", name: cluster.body.name });
     this.assertClusterIdle(cluster);
     assertNotStopped(cluster);
     const body = { ...cluster.body, tags: tags ?? {}, eTag: crypto.randomUUID(), systemData: { ...cluster.body.systemData, lastModifiedBy: caller.principal.id, lastModifiedByType: caller.principal.type, lastModifiedAt: this.clock.now().toISOString() } };
@@ -210,10 +215,11 @@ export class Engine {
     return { cluster: this.store.get(cluster.id)!, operation };
   }
 
-  deleteCluster(subscriptionId: string, resourceGroup: string, name: string): OperationRecord | undefined {
+  deleteCluster(subscriptionId: string, resourceGroup: string, name: string, conditions?: ConditionalHeaders): OperationRecord | undefined {
     this.requireResourceGroup(subscriptionId, resourceGroup);
     const cluster = this.store.get(clusterId(subscriptionId, resourceGroup, name));
     if (!cluster) return undefined;
+    assertPreconditions(conditions, cluster.body.eTag, { kind: "managed cluster", name: cluster.body.name });
     this.assertClusterIdle(cluster);
     this.setState(cluster.id, "Deleting");
     const ref = this.clusterRef(cluster);
@@ -249,10 +255,12 @@ export class Engine {
     return this.store.children(cluster.id, POOL_TYPE);
   }
 
-  putPool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string, request: Record<string, any>) {
+  putPool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string, request: Record<string, any>, conditions?: ConditionalHeaders) {
     this.backend.checkAvailable?.();
     this.requireWritableResourceGroup(subscriptionId, resourceGroup);
     const cluster = this.getCluster(subscriptionId, resourceGroup, clusterName);
+    const current = this.store.get(`${cluster.id}/agentPools/${poolName}`);
+    assertPreconditions(conditions, current?.body.properties.eTag, { kind: "agent pool", name: current?.body.name ?? poolName });
     this.assertClusterIdle(cluster);
     assertNotStopped(cluster);
     const existing = this.store.get(`${cluster.id}/agentPools/${poolName}`);
@@ -268,17 +276,18 @@ export class Engine {
       subscriptionId,
       location: cluster.body.location,
       action: existing ? "UpdateAgentPool" : "CreateAgentPool",
-      work: () => this.backend.applyAgentPool(this.clusterRef(cluster), poolRef(pool)),
+      work: () => this.backend.applyAgentPool(this.clusterRef(cluster), poolRef(pool, this.store)),
       onSuccess: () => this.setState(pool.id, "Succeeded"),
       onFailure: (error) => this.setState(pool.id, "Failed", error),
     });
     return { created: !existing, pool: this.store.get(pool.id)!, operation };
   }
 
-  deletePool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string): OperationRecord | undefined {
+  deletePool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string, conditions?: ConditionalHeaders): OperationRecord | undefined {
     const cluster = this.getCluster(subscriptionId, resourceGroup, clusterName);
     const pool = this.store.get(`${cluster.id}/agentPools/${poolName}`);
     if (!pool) return undefined;
+    assertPreconditions(conditions, pool.body.properties.eTag, { kind: "agent pool", name: pool.body.name });
     this.assertClusterIdle(cluster);
     assertNotStopped(cluster);
     if (pool.body.properties.mode === "System") this.assertAnotherSystemPool(cluster, poolName);
@@ -346,6 +355,11 @@ export class Engine {
     this.store.delete(id);
   }
 
+  /** The cluster's pools as the backend sees them, with their nodes' names. */
+  poolRefs(cluster: StoredResource): PoolRef[] {
+    return this.store.children(cluster.id, POOL_TYPE).map((pool) => poolRef(pool, this.store));
+  }
+
   clusterRef(cluster: StoredResource): ClusterRef {
     const [, , subscriptionId, , resourceGroup] = cluster.id.split("/");
     return {
@@ -383,16 +397,27 @@ export class Engine {
     } catch (error) {
       work = Promise.reject(error);
     }
+    // Ending the operation and its effect on the resources is one change: one transaction. A store
+    // that cannot write then (disk full) must not take the process down: the operation stays
+    // recorded as running and the next start settles it.
+    const end = (step: () => void) => {
+      try {
+        this.store.transaction(step);
+      } catch (error) {
+        this.logger.error(`operation ${operation.name} (${spec.action} ${operation.resourceId}) could not be recorded as ended: ${(error as Error).message}`);
+      }
+    };
     work.then(
-      () => {
-        if (!this.settle(operation.name, "Succeeded")) return;
-        spec.onSuccess();
-      },
+      () =>
+        end(() => {
+          if (this.settle(operation.name, "Succeeded")) spec.onSuccess();
+        }),
       (error: Error) => {
         if (controller.signal.aborted) return; // cancelled: already settled as Canceled
         this.logger.warn(`operation ${operation.name} (${spec.action} ${operation.resourceId}) failed: ${error.message}`);
-        if (!this.settle(operation.name, "Failed", error)) return;
-        spec.onFailure(error);
+        end(() => {
+          if (this.settle(operation.name, "Failed", error)) spec.onFailure(error);
+        });
       },
     );
     return operation;
@@ -411,6 +436,22 @@ export class Engine {
     for (const lock of entry.spec.locks) this.setState(lock.id, "Canceled");
     entry.spec.onCancel?.();
     return true;
+  }
+
+  /**
+   * POST /_emulator/reset: running operations are cancelled, every cluster is torn down through the
+   * backend (in real mode its containers and volumes go), then the store is emptied.
+   */
+  async resetAll(): Promise<void> {
+    for (const name of [...this.running.keys()]) this.cancelOperation(name);
+    for (const cluster of this.store.all().filter((r) => r.type === CLUSTER_TYPE)) {
+      try {
+        await this.backend.deleteCluster(this.clusterRef(cluster));
+      } catch (error) {
+        this.logger.warn(`reset: tearing down ${cluster.id} failed: ${(error as Error).message}`);
+      }
+    }
+    this.store.clear();
   }
 
   /** Ends an operation once: returns false when it had already ended (e.g. cancelled first). */
@@ -436,9 +477,23 @@ function errorCode(error: Error): string {
   return error instanceof ArmError ? error.code : "InternalOperationError";
 }
 
-export function poolRef(pool: StoredResource): PoolRef {
+/**
+ * The pool as the backend sees it. Given the store, it names the pool's nodes as its machines are
+ * named (engine/machines.ts), so `kubectl get nodes` in real mode and Machines_List agree.
+ */
+export function poolRef(pool: StoredResource, store?: ResourceStore): PoolRef {
   const p = pool.body.properties;
-  return { name: pool.body.name, count: p.count ?? 0, mode: p.mode, nodeLabels: p.nodeLabels ?? {}, nodeTaints: p.nodeTaints ?? [] };
+  const cluster = store?.get(pool.parentKey);
+  return {
+    name: pool.body.name,
+    count: p.count ?? 0,
+    mode: p.mode,
+    nodeLabels: p.nodeLabels ?? {},
+    nodeTaints: p.nodeTaints ?? [],
+    ...(p.currentOrchestratorVersion ? { kubernetesVersion: p.currentOrchestratorVersion } : {}),
+    ...(p.powerState?.code ? { powerState: p.powerState.code } : {}),
+    ...(store && cluster ? { nodeNames: poolMachineNames(store, cluster, pool) } : {}),
+  };
 }
 
 export { CLUSTER_TYPE, POOL_TYPE, RESOURCE_GROUP_TYPE };

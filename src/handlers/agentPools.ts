@@ -16,13 +16,13 @@ export const agentPoolHandlers = {
 
   AgentPools_CreateOrUpdate: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName, agentPoolName } = req.params;
-    const { created, pool, operation } = engine.putPool(subscriptionId, resourceGroupName, resourceName, agentPoolName, req.body);
+    const { created, pool, operation } = engine.putPool(subscriptionId, resourceGroupName, resourceName, agentPoolName, req.body, req.headers);
     return { status: created ? 201 : 200, headers: lroHeaders(req.baseUrl, operation, req.apiVersion), body: pool.body };
   },
 
   AgentPools_Delete: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName, agentPoolName } = req.params;
-    const operation = engine.deletePool(subscriptionId, resourceGroupName, resourceName, agentPoolName);
+    const operation = engine.deletePool(subscriptionId, resourceGroupName, resourceName, agentPoolName, req.headers);
     if (!operation) return { status: 204 };
     return { status: 202, headers: lroHeaders(req.baseUrl, operation, req.apiVersion, { asyncOperation: true, location: true }) };
   },

@@ -20,7 +20,7 @@ export const managedClusterHandlers = {
 
   ManagedClusters_CreateOrUpdate: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName } = req.params;
-    const { created, cluster, operation } = engine.putCluster(subscriptionId, resourceGroupName, resourceName, req.body, req);
+    const { created, cluster, operation } = engine.putCluster(subscriptionId, resourceGroupName, resourceName, req.body, req, req.headers);
     return {
       status: created ? 201 : 200,
       headers: lroHeaders(req.baseUrl, operation, req.apiVersion),
@@ -30,13 +30,13 @@ export const managedClusterHandlers = {
 
   ManagedClusters_UpdateTags: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName } = req.params;
-    const { cluster, operation } = engine.updateClusterTags(subscriptionId, resourceGroupName, resourceName, req.body?.tags, req);
+    const { cluster, operation } = engine.updateClusterTags(subscriptionId, resourceGroupName, resourceName, req.body?.tags, req, req.headers);
     return { status: 200, headers: lroHeaders(req.baseUrl, operation, req.apiVersion), body: engine.clusterView(cluster) };
   },
 
   ManagedClusters_Delete: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName } = req.params;
-    const operation = engine.deleteCluster(subscriptionId, resourceGroupName, resourceName);
+    const operation = engine.deleteCluster(subscriptionId, resourceGroupName, resourceName, req.headers);
     if (!operation) return { status: 204 };
     return { status: 202, headers: lroHeaders(req.baseUrl, operation, req.apiVersion, { asyncOperation: true, location: true }) };
   },

@@ -8,6 +8,7 @@ import { ArmError, badRequest, internalError, type ArmErrorBody } from "../arm/e
 import type { ArmRequest, ArmResponse, Handler, Principal, Services } from "../api/types.js";
 import type { CompiledRoute, RouteIndex } from "../api/routeIndex.js";
 import type { SpecRegistry, ValidationIssue } from "../api/spec.js";
+import type { Issuer } from "../platform/identity.js";
 import { requestBaseUrl } from "./dualProtocolServer.js";
 
 /** api-version policy of a non-spec route: a list of accepted versions, or any well-formed one. */
@@ -23,6 +24,8 @@ export interface PipelineOptions {
   fallback: (req: IncomingMessage, res: ServerResponse) => void;
   /** Called for every response that breaks the spec (tests collect them). */
   onResponseViolation?: (violation: ResponseViolation) => void;
+  /** The emulator's token issuer: with FLOCI_AZ_SERVICES_AKS_CHECK_TOKENS every ARM request needs one of its tokens. */
+  issuer?: Pick<Issuer, "verify">;
 }
 
 export interface ResponseViolation {
@@ -33,6 +36,9 @@ export interface ResponseViolation {
 }
 
 const API_VERSION_RE = /^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha|-privatepreview)?$/i;
+
+/** Deepest nesting of objects and arrays a request body may have; the deepest AKS body needs about 10. */
+export const MAX_JSON_DEPTH = 64;
 
 export function createArmPipeline(options: PipelineOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { services, spec, routes, handlers, platformVersions, fallback } = options;
@@ -91,16 +97,18 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
     requestId: string,
   ): Promise<void> {
     const apiVersion = query["api-version"] ?? "";
+    const baseUrl = requestBaseUrl(req);
     let response: ArmResponse;
     try {
+      // ARM authenticates before it looks at anything else of the request.
+      const principal = await authenticate(req.headers.authorization, baseUrl);
       checkApiVersion(route, apiVersion, params);
       const body = await readJsonBody(req, config.maxBodyBytes);
       if (route.kind === "aks") {
         const issues = spec
           .get(apiVersion)!
           .validateRequest(route.operationId, {
-            method: route.method.toLowerCase(),
-            path: canonicalPath(route, params),
+            params,
             query,
             headers: req.headers as Record<string, any>,
             body,
@@ -118,10 +126,10 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
         headers: req.headers,
         body,
         apiVersion,
-        baseUrl: requestBaseUrl(req),
+        baseUrl,
         path,
         requestId,
-        principal: principalOf(req.headers.authorization, config.tenantId),
+        principal,
       };
       const handler = handlers[route.operationId];
       if (!handler) throw new ArmError(501, "NotImplemented", `The operation '${route.operationId}' is not implemented by the emulator.`);
@@ -138,6 +146,44 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
       response = checkResponse(route.operationId, apiVersion, response);
     }
     write(res, response, req.method === "HEAD");
+  }
+
+  /**
+   * The caller. With token checks off (the default) any bearer token, or none, is accepted and only
+   * read; with them on, the token must be one the emulator's issuer signed for this base URL and the
+   * configured tenant, and still valid, or the request gets ARM's 401.
+   */
+  async function authenticate(authorization: string | undefined, baseUrl: string): Promise<Principal> {
+    if (!config.checkTokens) return principalOf(authorization, config.tenantId);
+    const tenant = config.tenantId.toLowerCase();
+    const authority = `${baseUrl}/${tenant}`;
+    if (!authorization?.trim()) {
+      throw unauthenticated(authority, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.", "The authentication failed because of missing 'Authorization' header.");
+    }
+    const token = authorization.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+    if (!token) {
+      throw unauthenticated(authority, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is provided in an invalid format.", "The authentication failed because of the invalid format of 'Authorization' header: expected 'Bearer <token>'.");
+    }
+    if (!options.issuer) throw internalError("Token checks are on but the emulator has no token issuer.");
+    const expectedIssuer = `${authority}/v2.0`;
+    try {
+      return principalOf(authorization, config.tenantId, await options.issuer.verify(token, [expectedIssuer]));
+    } catch (error) {
+      const { code, claim, payload } = error as { code?: string; claim?: string; payload?: Record<string, unknown> };
+      if (code === "ERR_JWT_EXPIRED") {
+        const expiry = typeof payload?.exp === "number" ? new Date(payload.exp * 1000).toISOString() : "unknown";
+        const message = `The access token expiry UTC time '${expiry}' is earlier than current UTC time '${new Date().toISOString()}'.`;
+        throw unauthenticated(authority, "ExpiredAuthenticationToken", message, message);
+      }
+      if (code === "ERR_JWT_CLAIM_VALIDATION_FAILED" && claim === "iss") {
+        const message =
+          `The access token is from the wrong issuer '${String(payload?.iss)}'. It must match the tenant '${expectedIssuer}' associated with this subscription. ` +
+          `Please use the authority (URL) '${authority}' to get the token.`;
+        throw unauthenticated(authority, "InvalidAuthenticationTokenTenant", message, message);
+      }
+      const reason = (error as Error).message || "not a token this emulator issued";
+      throw unauthenticated(authority, "InvalidAuthenticationToken", "The access token is invalid.", `The access token is invalid: ${reason}.`);
+    }
   }
 
   function checkApiVersion(route: CompiledRoute, apiVersion: string, params: Record<string, string>): void {
@@ -178,6 +224,14 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
   }
 }
 
+/** ARM's 401: the error envelope plus the WWW-Authenticate challenge naming the authority to sign in at. */
+function unauthenticated(authority: string, code: string, message: string, description: string): ArmError {
+  const quoted = (text: string) => text.replace(/["\\\r\n]/g, "'");
+  return new ArmError(401, code, message, undefined, undefined, {
+    "WWW-Authenticate": `Bearer authorization_uri="${quoted(authority)}", error="invalid_token", error_description="${quoted(description)}"`,
+  });
+}
+
 function missingApiVersion(): ArmError {
   return badRequest("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
 }
@@ -185,10 +239,6 @@ function missingApiVersion(): ArmError {
 function invalidApiVersion(apiVersion: string, accepted: readonly string[] | undefined): ArmError {
   const supported = accepted ? ` The supported versions are '${accepted.join(",")}'.` : "";
   return badRequest("InvalidApiVersionParameter", `The api-version '${apiVersion}' is invalid.${supported}`);
-}
-
-function canonicalPath(route: CompiledRoute, params: Record<string, string>): string {
-  return route.template.replace(/\{([^}]+)\}/g, (_, name: string) => params[name] ?? "");
 }
 
 const VALUE_KEYWORDS = new Set(["pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "enum", "const", "format", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties"]);
@@ -246,6 +296,8 @@ function writeError(res: ServerResponse, error: ArmError): void {
 }
 
 export function write(res: ServerResponse, response: ArmResponse, headOnly: boolean): void {
+  // The connection is gone (the client hung up, or the server answered a timeout on it): nothing to send.
+  if (res.destroyed || res.writableEnded || res.headersSent) return;
   if (response.headers) for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
   if (response.body === undefined) {
     res.statusCode = response.status;
@@ -295,10 +347,22 @@ function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
       if (!failed) reject(badRequest("InvalidRequestContent", `The request body could not be read: ${error.message}`));
       failed = true;
     });
+    // The connection went away before the body was complete (the client hung up, or the server
+    // answered a request timeout on it): the handler must not run on half a body.
+    req.on("close", () => {
+      if (!failed && !req.complete) reject(badRequest("InvalidRequestContent", "The connection closed before the request body was complete."));
+      failed = true;
+    });
     req.on("end", () => {
       if (failed) return;
+      failed = true; // settled
       const text = Buffer.concat(chunks).toString("utf8");
       if (!text.trim()) return resolve(undefined);
+      // What reads the parsed body (validation, the engine's copies, the response writer) recurses
+      // once per level: refuse absurd nesting from the raw text, before anything parses it.
+      if (nestingExceeds(text, MAX_JSON_DEPTH)) {
+        return reject(badRequest("InvalidRequestContent", `The request content was invalid: JSON nested deeper than ${MAX_JSON_DEPTH} levels is not accepted.`));
+      }
       try {
         resolve(JSON.parse(text));
       } catch (error) {
@@ -310,17 +374,34 @@ function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   });
 }
 
+/** Whether JSON text nests objects and arrays deeper than `limit`; one pass, no recursion, strings skipped. */
+export function nestingExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 function tooLarge(limit: number): ArmError {
   // ARM's own code and wording for a body over its 4 MB limit.
   return new ArmError(413, "RequestContentTooLarge", `The request content size exceeds the maximum size of ${limit} bytes.`);
 }
 
-/** Reads the caller from the bearer token's claims without verifying it (token checks are separate). */
-function principalOf(authorization: string | undefined, defaultTenant: string): Principal {
+/** The caller from the bearer token's claims: `verified` when token checks verified them, else read unverified. */
+function principalOf(authorization: string | undefined, defaultTenant: string, verified?: Record<string, any>): Principal {
   const token = authorization?.match(/^Bearer\s+(\S+)/i)?.[1];
-  if (token) {
+  if (token || verified) {
     try {
-      const claims = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString("utf8"));
+      const claims = verified ?? JSON.parse(Buffer.from(token!.split(".")[1], "base64url").toString("utf8"));
       if (claims.upn || claims.unique_name) return { id: claims.upn ?? claims.unique_name, type: "User", tenantId: claims.tid };
       if (claims.appid || claims.azp) return { id: claims.appid ?? claims.azp, type: "Application", tenantId: claims.tid };
     } catch {

@@ -8,6 +8,7 @@
 // parser limits) unchanged. tls.TLSSocket and the HTTP parser both drain data
 // already buffered on the raw socket, so the unshifted byte is not lost.
 
+import { randomUUID } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
@@ -59,6 +60,10 @@ export function createDualProtocolServer(
   // A failed handshake (e.g. a client that does not trust the CA) is the
   // client's problem: drop the socket without an unhandled 'error'.
   httpsServer.on("tlsClientError", (_err, socket) => socket.destroy());
+  // What node refuses before any handler sees a request (headers over
+  // maxHeaderSize, malformed HTTP, a request or its headers too slow) it would
+  // answer with a bare status line; answer with ARM's JSON error instead.
+  for (const s of inner) s.on("clientError", answerClientError);
 
   /** Raw sockets that have not yet sent their first byte. */
   const undecided = new Set<net.Socket>();
@@ -135,6 +140,67 @@ export function createDualProtocolServer(
   };
 
   return outer;
+}
+
+/** Sockets already answered: node reports a broken request again for every chunk that follows. */
+const answered = new WeakSet<net.Socket>();
+/** How long a refused connection may still send (and have it read and dropped) before it is closed. */
+const LINGER_MS = 1_000;
+
+interface ClientError extends Error {
+  code?: string;
+}
+
+/** The status and ARM error for what node's HTTP parser or its timeouts refused. */
+function describeClientError(error: ClientError, options: { maxHeaderSize?: number }): { status: number; code: string; message: string } {
+  switch (error.code) {
+    case "HPE_HEADER_OVERFLOW":
+      return {
+        status: 431,
+        code: "RequestHeaderFieldsTooLarge",
+        message: `The request line and headers exceed the limit of ${options.maxHeaderSize ?? http.maxHeaderSize} bytes.`,
+      };
+    case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
+      return { status: 413, code: "RequestContentTooLarge", message: "The chunk extensions of the request body are too large." };
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return { status: 408, code: "RequestTimeout", message: "The request was not received in time: the client sent its headers or body too slowly, or stopped sending." };
+    default:
+      return { status: 400, code: "InvalidRequestFormat", message: `The request is not valid HTTP/1.1 (${error.code ?? "parse error"}: ${error.message}).` };
+  }
+}
+
+function answerClientError(this: http.Server, error: ClientError, socket: net.Socket): void {
+  if (answered.has(socket)) return;
+  answered.add(socket);
+  // The response in flight on this socket, if a handler already has the request (e.g. its body is late).
+  const inFlight = (socket as net.Socket & { _httpMessage?: http.ServerResponse })._httpMessage;
+  if (error.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const { status, code, message } = describeClientError(error, { maxHeaderSize: (this as http.Server & { maxHeaderSize?: number }).maxHeaderSize });
+  const requestId = String(inFlight?.getHeader("x-ms-request-id") ?? randomUUID());
+  const correlationId = String(inFlight?.getHeader("x-ms-correlation-request-id") ?? requestId);
+  const body = JSON.stringify({ error: { code, message } });
+  const head = [
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`,
+    "Content-Type: application/json; charset=utf-8",
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `x-ms-request-id: ${requestId}`,
+    `x-ms-correlation-request-id: ${correlationId}`,
+    "Connection: close",
+  ];
+  if (inFlight) {
+    // The handler must not go on with this request: stop its body, so it never sees the end of it;
+    // the connection closes below and the handler's body read fails.
+    inFlight.req?.pause();
+  }
+  socket.end(`${head.join("\r\n")}\r\n\r\n${body}`);
+  // A slow or stalled client: close as soon as the answer is out. Otherwise the client may still be
+  // sending what was refused: node's parser keeps reading and dropping it (closing with unread data
+  // would reset the connection and could lose the answer), and the connection closes soon after.
+  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") socket.once("finish", () => socket.destroy());
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
 
 /**
