@@ -19,6 +19,32 @@ export interface PoolRef {
   mode: string;
   nodeLabels: Record<string, string>;
   nodeTaints: string[];
+  /**
+   * The names of the pool's nodes, `count` of them: the machine names Machines_List serves
+   * (engine/machines.ts), so that `kubectl get nodes` and the machines agree. Absent: the backend
+   * names them as a pool that was never scaled in would be named.
+   */
+  nodeNames?: string[];
+  /** The pool's Kubernetes version (currentOrchestratorVersion); absent: the control plane's. */
+  kubernetesVersion?: string;
+  /** "Stopped" when the pool was stopped on its own (an agent-pool PUT with powerState Stopped). */
+  powerState?: string;
+}
+
+/** A cluster the store knows, as the backend needs it to re-adopt its containers at start. */
+export interface KnownCluster {
+  cluster: ClusterRef;
+  pools: PoolRef[];
+  /** powerState Running (else Stopped: its containers stay stopped). */
+  running: boolean;
+}
+
+/** What a health check found wrong with a cluster that should be running. */
+export interface ClusterHealth {
+  /** One sentence per problem (a container missing or stopped); empty: healthy. */
+  problems: string[];
+  /** Pools with a missing or stopped node. */
+  failedPools: string[];
 }
 
 /** What a command run in the cluster (RunCommand) printed and how it exited. */
@@ -51,4 +77,15 @@ export interface ClusterBackend {
   runCommand(cluster: ClusterRef, command: string, context?: string): Promise<CommandOutput>;
   /** A kubeconfig (YAML) for the cluster, with cluster, user and context named as AKS names them. */
   kubeconfig(cluster: ClusterRef, kind: CredentialKind): Promise<string>;
+  /**
+   * At start, before interrupted operations are recovered: re-adopts what belongs to clusters the
+   * store knows (`lookup` answers for a cluster id) and removes what belongs to none.
+   */
+  reconcile?(lookup: (clusterId: string) => KnownCluster | undefined): Promise<void>;
+  /** Ids of the clusters the backend holds something for (what a health watch looks at). */
+  trackedClusters?(): string[];
+  /** Compares what runs with what should; undefined when the cluster is busy or unknown to the backend. */
+  checkHealth?(cluster: ClusterRef, pools: PoolRef[]): Promise<ClusterHealth | undefined>;
+  /** When the emulator stops: releases what the backend holds (k3s: removes its containers unless told to keep them). */
+  close?(): Promise<void>;
 }

@@ -331,10 +331,7 @@ export class ClusterLifecycle {
   }
 
   private poolRefs(cluster: StoredResource) {
-    return this.store.children(cluster.id, POOL_TYPE).map((pool) => {
-      const p = pool.body.properties;
-      return { name: pool.body.name, count: p.count ?? 0, mode: p.mode, nodeLabels: p.nodeLabels ?? {}, nodeTaints: p.nodeTaints ?? [] };
-    });
+    return this.engine.poolRefs(cluster);
   }
 
   /** powerState.code on the cluster and every one of its pools. */

@@ -7,7 +7,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type { Services } from "../api/types.js";
 import { badRequest, notFound } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
-import type { StoredResource } from "../store/store.js";
+import type { ResourceStore, StoredResource } from "../store/store.js";
 import { assertNotStopped } from "./lifecycle.js";
 import { POOL_TYPE, poolRef } from "./provisioner.js";
 import { nodeImageVersion } from "./versions.js";
@@ -43,27 +43,27 @@ function scaleSetName(cluster: StoredResource, pool: StoredResource): string {
 const machineName = (scaleSet: string, instance: Instance) => `${scaleSet}${instance.id.toString(36).padStart(6, "0")}`;
 
 /** Brings the pool's instance record in line with its count, storing it when it changed. */
-function syncMachineSet({ engine, store }: Context, cluster: StoredResource, pool: StoredResource): MachineSet {
+function syncMachineSet({ store }: Pick<Context, "store">, cluster: StoredResource, pool: StoredResource): MachineSet {
   const stored = store.get<MachineSet>(machineSetId(pool))?.body;
   const set: MachineSet = { instances: [...(stored?.instances ?? [])], nextInstanceId: stored?.nextInstanceId ?? 0 };
   const count: number = pool.body.properties.count ?? 0;
   if (stored && set.instances.length === count) return set;
   set.instances.splice(count); // scale-in removes the highest instance ids
-  const used = new Set(usedAddresses({ engine, store }, cluster));
+  const used = new Set(usedAddresses({ store }, cluster));
   while (set.instances.length < count) {
     const ip = nextAddress(used);
     used.add(ip);
     set.instances.push({ id: set.nextInstanceId++, ip });
   }
-  putMachineSet({ engine, store }, pool, set);
+  putMachineSet({ store }, pool, set);
   return set;
 }
 
-function putMachineSet({ store }: Context, pool: StoredResource, set: MachineSet): void {
+function putMachineSet({ store }: Pick<Context, "store">, pool: StoredResource, set: MachineSet): void {
   store.put({ id: machineSetId(pool), type: MACHINE_SET_TYPE, parentKey: pool.id.toLowerCase(), subscriptionId: pool.subscriptionId, body: set, etag: "" });
 }
 
-function usedAddresses({ store }: Context, cluster: StoredResource): string[] {
+function usedAddresses({ store }: Pick<Context, "store">, cluster: StoredResource): string[] {
   return store.children(cluster.id, POOL_TYPE).flatMap((p) => store.get<MachineSet>(machineSetId(p))?.body.instances.map((i) => i.ip) ?? []);
 }
 
@@ -91,6 +91,16 @@ function machineView(cluster: StoredResource, pool: StoredResource, instance: In
       resourceId: `/subscriptions/${subscriptionId}/resourceGroups/${cluster.body.properties.nodeResourceGroup}/providers/Microsoft.Compute/virtualMachineScaleSets/${scaleSet}/virtualMachines/${instance.id}`,
     },
   };
+}
+
+/**
+ * The names of the pool's machines, in instance order: what its nodes are called in real mode, so
+ * that `kubectl get nodes` and Machines_List agree. Brings the pool's instance record in line with
+ * its count first (a scale changed it).
+ */
+export function poolMachineNames(store: ResourceStore, cluster: StoredResource, pool: StoredResource): string[] {
+  const scaleSet = scaleSetName(cluster, pool);
+  return syncMachineSet({ store }, cluster, pool).instances.map((instance) => machineName(scaleSet, instance));
 }
 
 function poolOf({ engine }: Context, subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string) {
@@ -145,7 +155,7 @@ export function deleteMachines(ctx: Context, subscriptionId: string, resourceGro
     subscriptionId,
     location: cluster.body.location,
     action: "DeleteMachines",
-    work: () => engine.backend.applyAgentPool(engine.clusterRef(cluster), poolRef(updated)),
+    work: () => engine.backend.applyAgentPool(engine.clusterRef(cluster), poolRef(updated, store)),
     onSuccess: () => engine.setState(updated.id, "Succeeded"),
     onFailure: (error) => engine.setState(updated.id, "Failed", error),
   });
@@ -174,7 +184,7 @@ export function upgradeNodeImageVersion(ctx: Context, subscriptionId: string, re
     subscriptionId,
     location: cluster.body.location,
     action: "UpgradeNodeImageVersion",
-    work: () => engine.backend.applyAgentPool(engine.clusterRef(cluster), poolRef(pool)),
+    work: () => engine.backend.applyAgentPool(engine.clusterRef(cluster), poolRef(pool, store)),
     onSuccess: () => {
       const current = store.get(pool.id);
       if (current) store.put({ ...current, body: finalBody(), etag: finalBody().properties.eTag });

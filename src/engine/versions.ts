@@ -157,3 +157,18 @@ export function nodeImageVersion(osSku: string | undefined, release: NodeImageRe
   if (osSku === "Ubuntu2404") return `AKSUbuntu-2404gen2containerd-${pick(NODE_IMAGE_RELEASES.linux)}`;
   return `AKSUbuntu-2204gen2containerd-${pick(NODE_IMAGE_RELEASES.linux)}`;
 }
+
+// ---- k3s images (real mode) -------------------------------------------------------------------------
+
+/** The k3s release of an AKS Kubernetes version: 1.33.5 -> v1.33.5-k3s1 (rancher/k3s tags its images so). */
+export const k3sTag = (kubernetesVersion: string) => `v${kubernetesVersion}-k3s1`;
+
+/** Whether an image reference names a tag or a digest (a registry's ":port" does not count). */
+export const imageHasTag = (image: string) => image.includes("@") || image.slice(image.lastIndexOf("/") + 1).includes(":");
+
+/**
+ * The image a real-mode node of this version runs: FLOCI_AZ_SERVICES_AKS_DEFAULT_IMAGE as is when it
+ * names a tag (or digest), which then overrides the mapping; else that repository with the derived tag.
+ */
+export const k3sImage = (defaultImage: string, kubernetesVersion: string) =>
+  imageHasTag(defaultImage) ? defaultImage : `${defaultImage}:${k3sTag(kubernetesVersion)}`;

@@ -1,6 +1,6 @@
 // Mocked or real: the decision when FLOCI_AZ_SERVICES_AKS_MOCKED is unset, against a stand-in Docker
 // engine (an HTTP server answering the Engine API's /_ping, reached through DOCKER_HOST as dockerode
-// reaches any engine), and real mode's refusal until the k3s backend exists.
+// reaches any engine), and real mode's refusal when no Docker engine answers.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -53,14 +53,20 @@ describe("mode decision", () => {
   });
 });
 
-describe("real mode before the k3s backend exists", () => {
+describe("real mode without a Docker engine", () => {
   let emu: TestEmulator;
   beforeAll(async () => {
+    // DOCKER_HOST at a port nothing listens on: the engine does not answer.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    process.env.DOCKER_HOST = `tcp://127.0.0.1:${port}`;
     emu = await startTestEmulator({ mocked: false });
   });
   afterAll(() => emu.close());
 
-  it("refuses a cluster with an ARM error that says how to switch to mocked mode, storing nothing", async () => {
+  it("refuses a cluster with an ARM error saying Docker does not answer and how to switch to mocked mode, storing nothing", async () => {
     const base = `${emu.url}/subscriptions/${TEST_SUBSCRIPTION}/resourceGroups/rg1`;
     const group = await fetch(`${base}?api-version=2023-07-01`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ location: "eastus" }) });
     expect(group.status).toBe(201);
@@ -71,8 +77,9 @@ describe("real mode before the k3s backend exists", () => {
       body: JSON.stringify({ location: "eastus", properties: { agentPoolProfiles: [{ name: "np1", count: 1, mode: "System" }] } }),
     });
     expect(put.status).toBe(400);
-    const body = await put.json();
+    const body: any = await put.json();
     expect(body.error.code).toBe("RealModeUnavailable");
+    expect(body.error.message).toMatch(/Docker engine does not answer/);
     expect(body.error.message).toContain("FLOCI_AZ_SERVICES_AKS_MOCKED=true");
     expect((await fetch(clusterUrl)).status).toBe(404);
     expect(emu.mode.kind).toBe("k3s");

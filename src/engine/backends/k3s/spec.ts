@@ -1,0 +1,201 @@
+// What the k3s backend asks Docker for, as pure functions of the cluster, so a unit test checks the
+// exact create options without a Docker engine: names, labels, commands, the server's and agents'
+// container options, the network and the volume.
+import { createHash } from "node:crypto";
+import type Docker from "dockerode";
+import type { ClusterRef, PoolRef } from "../../backend.js";
+import { k3sImage } from "../../versions.js";
+
+/** Every object the backend creates carries these labels; it only ever touches objects labelled managed=true. */
+export const LABELS = {
+  managed: "floci.az.aks/managed",
+  instance: "floci.az.aks/instance",
+  subscription: "floci.az.aks/subscription",
+  resourceGroup: "floci.az.aks/resource-group",
+  cluster: "floci.az.aks/cluster",
+  role: "floci.az.aks/role",
+  pool: "floci.az.aks/pool",
+  node: "floci.az.aks/node",
+  /** A digest of the create options: a container whose options changed (new image, flags) is replaced. */
+  spec: "floci.az.aks/spec",
+  /** Which emulator made it (a random id kept in its store), and that process: see isRemovableOrphan. */
+  owner: "floci.az.aks/owner",
+  ownerHost: "floci.az.aks/owner-host",
+  ownerPid: "floci.az.aks/owner-pid",
+} as const;
+
+/** The emulator process that creates objects, as its labels name it. */
+export interface Owner {
+  id: string;
+  host: string;
+  pid: number;
+}
+
+export const ownerLabels = (owner: Owner): Record<string, string> => ({
+  [LABELS.owner]: owner.id,
+  [LABELS.ownerHost]: owner.host,
+  [LABELS.ownerPid]: String(owner.pid),
+});
+
+/**
+ * Whether an object labelled managed=true whose cluster this emulator does not know may be removed at
+ * start: when this emulator made it (the same owner id: an earlier run on the same store), when no
+ * owner is recorded, or when the emulator that made it is gone (a process of this host that no longer
+ * runs). Objects of another live emulator on the same Docker engine are left alone.
+ */
+export function isRemovableOrphan(labels: Record<string, string> | undefined, self: Owner, processRuns: (pid: number) => boolean): boolean {
+  const owner = labels?.[LABELS.owner];
+  if (!owner || owner === self.id) return true;
+  const pid = Number(labels?.[LABELS.ownerPid]);
+  return labels?.[LABELS.ownerHost] === self.host && Number.isInteger(pid) && pid > 0 && pid !== self.pid && !processRuns(pid);
+}
+
+/** Where k3s keeps its state (the named volume) and writes the admin kubeconfig. */
+export const K3S_DATA_DIR = "/var/lib/rancher/k3s";
+export const K3S_KUBECONFIG = "/etc/rancher/k3s/k3s.yaml";
+export const API_PORT = 6443;
+
+export const serverName = (instanceId: string) => `floci-az-aks-${instanceId}`;
+export const networkName = (instanceId: string) => `floci-az-aks-${instanceId}`;
+export const volumeName = (instanceId: string) => `floci-az-aks-${instanceId}-data`;
+export const agentName = (instanceId: string, nodeName: string) => `floci-az-aks-${instanceId}-${nodeName}`;
+
+/** What a cluster's containers share: the per-cluster secrets and settings the backend remembers. */
+export interface InstanceSpec {
+  instanceId: string;
+  /** The join token of the server; agents present it. */
+  token: string;
+  /** Host port (on 127.0.0.1) of the API server. */
+  hostPort: number;
+  /** FLOCI_AZ_SERVICES_AKS_DEFAULT_IMAGE: a repository (tags derived from versions) or repository:tag (used as is). */
+  defaultImage: string;
+  privileged: boolean;
+}
+
+export function clusterLabels(instance: InstanceSpec, cluster: ClusterRef): Record<string, string> {
+  return {
+    [LABELS.managed]: "true",
+    [LABELS.instance]: instance.instanceId,
+    [LABELS.subscription]: cluster.subscriptionId,
+    [LABELS.resourceGroup]: cluster.resourceGroup,
+    [LABELS.cluster]: cluster.name,
+  };
+}
+
+/** The names and addresses the kubeconfigs use for the API server, each in the server certificate. */
+export const tlsSans = (instanceId: string) => ["127.0.0.1", "localhost", serverName(instanceId)];
+
+export function serverCommand(instance: InstanceSpec): string[] {
+  return [
+    "server",
+    ...tlsSans(instance.instanceId).map((san) => `--tls-san=${san}`),
+    "--disable=traefik",
+    "--disable=servicelb",
+    "--disable=metrics-server",
+    "--disable=local-storage",
+    "--disable-agent",
+    `--token=${instance.token}`,
+    `--https-listen-port=${API_PORT}`,
+    "--write-kubeconfig-mode=644",
+  ];
+}
+
+/** AKS's node labels for a pool's nodes, then the pool's own nodeLabels. */
+export function nodeLabels(pool: PoolRef): string[] {
+  const labels: Record<string, string> = {
+    agentpool: pool.name,
+    "kubernetes.azure.com/agentpool": pool.name,
+    "kubernetes.azure.com/mode": pool.mode.toLowerCase() === "system" ? "system" : "user",
+    ...pool.nodeLabels,
+  };
+  return Object.entries(labels).map(([key, value]) => `${key}=${value}`);
+}
+
+export function agentCommand(instance: InstanceSpec, pool: PoolRef, nodeName: string): string[] {
+  return [
+    "agent",
+    `--server=https://${serverName(instance.instanceId)}:${API_PORT}`,
+    `--token=${instance.token}`,
+    `--node-name=${nodeName}`,
+    ...nodeLabels(pool).map((label) => `--node-label=${label}`),
+    ...pool.nodeTaints.map((taint) => `--node-taint=${taint}`),
+  ];
+}
+
+/** The image of the control plane (the cluster's version) or of a pool's nodes (the pool's version). */
+export const serverImage = (instance: InstanceSpec, cluster: ClusterRef) => k3sImage(instance.defaultImage, cluster.kubernetesVersion);
+export const agentImage = (instance: InstanceSpec, cluster: ClusterRef, pool: PoolRef) =>
+  k3sImage(instance.defaultImage, pool.kubernetesVersion ?? cluster.kubernetesVersion);
+
+/** k3s runs from tmpfs /run and /var/run, as in k3s's own docker-compose and k3d. */
+const TMPFS = { "/run": "", "/var/run": "" };
+
+function withSpecDigest(options: Docker.ContainerCreateOptions): Docker.ContainerCreateOptions {
+  const digest = createHash("sha256").update(JSON.stringify(options)).digest("hex").slice(0, 16);
+  return { ...options, Labels: { ...options.Labels, [LABELS.spec]: digest } };
+}
+
+export function serverCreateOptions(instance: InstanceSpec, cluster: ClusterRef): Docker.ContainerCreateOptions {
+  const name = serverName(instance.instanceId);
+  const network = networkName(instance.instanceId);
+  return withSpecDigest({
+    name,
+    Hostname: name,
+    Image: serverImage(instance, cluster),
+    Cmd: serverCommand(instance),
+    Labels: { ...clusterLabels(instance, cluster), [LABELS.role]: "server" },
+    ExposedPorts: { [`${API_PORT}/tcp`]: {} },
+    HostConfig: {
+      Privileged: instance.privileged,
+      Tmpfs: TMPFS,
+      Mounts: [{ Type: "volume", Source: volumeName(instance.instanceId), Target: K3S_DATA_DIR }],
+      PortBindings: { [`${API_PORT}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: String(instance.hostPort) }] },
+      NetworkMode: network,
+    },
+    NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [name] } } },
+  });
+}
+
+export function agentCreateOptions(instance: InstanceSpec, cluster: ClusterRef, pool: PoolRef, nodeName: string): Docker.ContainerCreateOptions {
+  const network = networkName(instance.instanceId);
+  return withSpecDigest({
+    name: agentName(instance.instanceId, nodeName),
+    Hostname: nodeName,
+    Image: agentImage(instance, cluster, pool),
+    Cmd: agentCommand(instance, pool, nodeName),
+    Labels: { ...clusterLabels(instance, cluster), [LABELS.role]: "agent", [LABELS.pool]: pool.name, [LABELS.node]: nodeName },
+    HostConfig: {
+      Privileged: instance.privileged,
+      Tmpfs: TMPFS,
+      NetworkMode: network,
+    },
+    NetworkingConfig: { EndpointsConfig: { [network]: {} } },
+  });
+}
+
+export const networkCreateOptions = (instance: InstanceSpec, cluster: ClusterRef) => ({
+  Name: networkName(instance.instanceId),
+  Driver: "bridge",
+  CheckDuplicate: true,
+  Labels: clusterLabels(instance, cluster),
+});
+
+export const volumeCreateOptions = (instance: InstanceSpec, cluster: ClusterRef) => ({
+  Name: volumeName(instance.instanceId),
+  Labels: clusterLabels(instance, cluster),
+});
+
+/**
+ * Node names when the engine gives none: AKS's `aks-{pool}-{8 digits}-vmss{instance, base 36, six
+ * wide}` for instances 0..count-1, with the cluster number engine/machines.ts derives.
+ */
+export function defaultNodeNames(cluster: ClusterRef, pool: PoolRef): string[] {
+  const hash = createHash("sha256").update(cluster.id.toLowerCase()).digest("hex");
+  const number = String(parseInt(hash.slice(0, 8), 16) % 100_000_000).padStart(8, "0");
+  return Array.from({ length: pool.count }, (_, i) => `aks-${pool.name}-${number}-vmss${i.toString(36).padStart(6, "0")}`);
+}
+
+export const poolNodeNames = (cluster: ClusterRef, pool: PoolRef) => pool.nodeNames ?? defaultNodeNames(cluster, pool);
+
+/** Nodes that should be running and Ready: every node of every pool not stopped. */
+export const isPoolRunning = (pool: PoolRef) => pool.powerState !== "Stopped";
