@@ -14,7 +14,12 @@ export const identityBinding: ChildKind = {
   label: "IdentityBinding",
   notFound: (name, cluster) => notFound(`Identity binding '${name}' was not found in managed cluster '${cluster.body.name}'.`),
   build: ({ name, request, previous, services }) => {
-    const resourceId: string = request.properties.managedIdentity.resourceId;
+    // The spec makes `properties` optional (only managedIdentity inside it is required), so a body
+    // without it is well-formed: the RP refuses it, it must not crash the handler (found by fuzzing).
+    const resourceId: string | undefined = request.properties?.managedIdentity?.resourceId;
+    if (!resourceId) {
+      throw badRequest("InvalidParameter", `The managed identity of identity binding '${name}' is required.`, "properties.managedIdentity.resourceId");
+    }
     const before = previous?.properties.managedIdentity.resourceId as string | undefined;
     // managedIdentity is read/create only in the spec
     if (before && before.toLowerCase() !== resourceId.toLowerCase()) {

@@ -64,11 +64,13 @@ export const privateLinkHandlers = {
   PrivateEndpointConnections_Update: (req, services) => {
     const children = new ChildResources(services);
     const cluster = children.parentOf(privateEndpointConnection, req.params);
-    const state = req.body.properties.privateLinkServiceConnectionState;
-    const updated = children.update(cluster, privateEndpointConnection, req.params.privateEndpointConnectionName, req, (body) => ({
-      ...body,
-      properties: { ...body.properties, privateLinkServiceConnectionState: state },
-    }));
+    // `properties` is optional in the spec (the state inside it is required): a body without it is
+    // refused, after the 404 of a missing connection, rather than crashing (found by fuzzing).
+    const state = req.body.properties?.privateLinkServiceConnectionState;
+    const updated = children.update(cluster, privateEndpointConnection, req.params.privateEndpointConnectionName, req, (body) => {
+      if (!state) throw badRequest("InvalidParameter", "The private link service connection state is required.", "properties.privateLinkServiceConnectionState");
+      return { ...body, properties: { ...body.properties, privateLinkServiceConnectionState: state } };
+    });
     return { status: 200, body: updated.body };
   },
 
