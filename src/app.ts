@@ -3,8 +3,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import express from "express";
-import Docker from "dockerode";
+import type express from "express";
 import { RouteIndex } from "./api/routeIndex.js";
 import { SpecRegistry } from "./api/spec.js";
 import type { Handler, Services } from "./api/types.js";
@@ -12,14 +11,12 @@ import { ArmError } from "./arm/errors.js";
 import type { Config } from "./config.js";
 import type { ClusterBackend } from "./engine/backend.js";
 import { MockBackend } from "./engine/backends/mock.js";
-import { K3sBackend } from "./engine/backends/k3s.js";
 import { startHealthWatch } from "./engine/health.js";
 import { isStopped } from "./engine/lifecycle.js";
 import { CLUSTER_TYPE, Engine } from "./engine/provisioner.js";
 import { aksHandlers } from "./handlers/index.js";
 import { createArmPipeline, errorResponse, write, type ResponseViolation, type VersionPolicy } from "./http/armPipeline.js";
 import { createDualProtocolServer, type DualProtocolServer } from "./http/dualProtocolServer.js";
-import { createIdentityRouter, loadOrCreateIssuer } from "./platform/identity.js";
 import { platformRoutes } from "./platform/arm.js";
 import { recoverInterruptedOperations } from "./engine/recovery.js";
 import { MemoryStore } from "./store/memoryStore.js";
@@ -56,6 +53,8 @@ export async function decideMode(config: Config): Promise<{ mocked: boolean; rea
     return { mocked: config.mocked, reason: `FLOCI_AZ_SERVICES_AKS_MOCKED=${config.mocked}` };
   }
   try {
+    // dockerode and the k3s backend load only when they can be needed: start-up stays quick.
+    const { default: Docker } = await import("dockerode");
     const docker = new Docker();
     await Promise.race([docker.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error("no answer within 1.5 s")), 1500).unref())]);
     return { mocked: false, reason: "FLOCI_AZ_SERVICES_AKS_MOCKED is unset and a Docker engine answers" };
@@ -77,6 +76,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const decision = await decideMode(config);
     if (decision.mocked) backend = new MockBackend(config.mockProvisioningDelayMs);
     else {
+      const { K3sBackend } = await import("./engine/backends/k3s.js");
       const k3s = new K3sBackend({
         store,
         logger,
@@ -94,11 +94,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     mode = { kind: backend.kind, reason: decision.reason };
   }
 
-  const [tls, issuer, spec] = await Promise.all([
-    loadOrCreateTls(config.keyDir, config.hostNames),
-    loadOrCreateIssuer(config.keyDir),
-    SpecRegistry.load(),
-  ]);
+  const [tls, spec] = await Promise.all([loadOrCreateTls(config.keyDir, config.hostNames), SpecRegistry.load()]);
+  // The token issuer (jose) and the web endpoints (express) load on first use, not at start.
+  const issuer = once(async () => (await import("./platform/identity.js")).loadOrCreateIssuer(config.keyDir));
+  issuer().catch(() => {}); // start creating the signing key now; a failure surfaces on first use
   const engine = new Engine(store, backend, clock, logger, config);
   const services: Services = { config, store, engine, clock, logger };
   // Real mode: containers of known clusters are adopted, the rest removed, before operations resume.
@@ -121,24 +120,28 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
   const routes = new RouteIndex([...spec.routes(), ...platformRoutes]);
 
-  const web = express();
-  web.disable("x-powered-by");
-  web.use(createIdentityRouter({ issuer, defaultTenantId: config.tenantId, caCertPem: () => tls.caCertPem }));
-  web.get("/_emulator/health", (_req, res) => {
-    res.json({ status: "ok", mode: mode.kind, apiVersions: spec.versionNames });
-  });
-  web.post("/_emulator/reset", async (_req, res) => {
-    await engine.resetAll();
-    logger.info("aks-emulator: state reset");
-    res.status(204).end();
-  });
-  web.use((req, res) => {
-    write(res, errorResponse(new ArmError(404, "NotFound", `No resource or endpoint matches '${req.method} ${req.path}'.`)), req.method === "HEAD");
-  });
-  web.use((error: Error & { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
-    if (status === 500) logger.error(`web endpoint failed: ${error.stack ?? error.message}`);
-    write(res, errorResponse(new ArmError(status, status === 500 ? "InternalServerError" : "InvalidRequestContent", error.message)), false);
+  const web = once(async () => {
+    const [{ default: express }, { createIdentityRouter }] = await Promise.all([import("express"), import("./platform/identity.js")]);
+    const app = express();
+    app.disable("x-powered-by");
+    app.use(createIdentityRouter({ issuer: await issuer(), defaultTenantId: config.tenantId, caCertPem: () => tls.caCertPem }));
+    app.get("/_emulator/health", (_req, res) => {
+      res.json({ status: "ok", mode: mode.kind, apiVersions: spec.versionNames });
+    });
+    app.post("/_emulator/reset", async (_req, res) => {
+      await engine.resetAll();
+      logger.info("aks-emulator: state reset");
+      res.status(204).end();
+    });
+    app.use((req, res) => {
+      write(res, errorResponse(new ArmError(404, "NotFound", `No resource or endpoint matches '${req.method} ${req.path}'.`)), req.method === "HEAD");
+    });
+    app.use((error: Error & { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
+      if (status === 500) logger.error(`web endpoint failed: ${error.stack ?? error.message}`);
+      write(res, errorResponse(new ArmError(status, status === 500 ? "InternalServerError" : "InvalidRequestContent", error.message)), false);
+    });
+    return app;
   });
 
   const pipeline = createArmPipeline({
@@ -147,9 +150,17 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     routes,
     handlers,
     platformVersions,
-    fallback: web,
+    fallback: (req, res) => {
+      web().then(
+        (app) => app(req, res),
+        (error: Error) => {
+          logger.error(`web endpoints failed to load: ${error.stack ?? error.message}`);
+          write(res, errorResponse(new ArmError(500, "InternalServerError", "The emulator's web endpoints failed to load.")), false);
+        },
+      );
+    },
     onResponseViolation: options.onResponseViolation,
-    issuer,
+    issuer: { verify: async (token, accepted) => (await issuer()).verify(token, accepted) },
   });
   const server = createDualProtocolServer(pipeline, { key: tls.keyPem, cert: tls.certPem }, {
     // node requires headersTimeout <= requestTimeout (0: no request limit).
@@ -179,6 +190,12 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       if (!options.store) store.close();
     },
   };
+}
+
+/** A function that runs fn once, on first call, and gives every caller the same promise. */
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let result: Promise<T> | undefined;
+  return () => (result ??= fn());
 }
 
 /** The durable store in the data folder, or memory when there is none; a folder it cannot use stops the start. */

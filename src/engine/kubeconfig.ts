@@ -1,7 +1,10 @@
 // Kubeconfigs named the way AKS names them, so that several merge into one file:
 // cluster "{name}", user "clusterUser_{rg}_{name}" / "clusterAdmin_{rg}_{name}" /
 // "clusterMonitoringUser_{rg}_{name}", context "{name}" (admin: "{name}-admin").
-import { stringify } from "yaml";
+import { createRequire } from "node:module";
+
+// yaml loads on the first kubeconfig, not at start-up.
+const stringify = (value: unknown): string => (createRequire(import.meta.url)("yaml") as typeof import("yaml")).stringify(value);
 import type { ClusterRef, CredentialKind } from "./backend.js";
 
 export const kubeconfigNames: Record<CredentialKind, string> = {

@@ -10,7 +10,12 @@ import { generateKeyPairSync, randomBytes, createPrivateKey, X509Certificate } f
 import { promises as fs } from "node:fs";
 import { isIP } from "node:net";
 import path from "node:path";
-import forge from "node-forge";
+import { createRequire } from "node:module";
+import type forgeTypes from "node-forge";
+
+// node-forge (about 40 ms to load) is needed only to issue certificates, not to reuse them.
+type Forge = typeof forgeTypes;
+const loadForge = (): Forge => createRequire(import.meta.url)("node-forge") as Forge;
 
 export interface TlsMaterial {
   caCertPem: string;
@@ -111,7 +116,8 @@ function expiresAfter(cert: X509Certificate, ms: number): boolean {
 }
 
 /** RSA 2048 key pair as PEM (PKCS#8 private key), converted for forge. */
-function newKeyPair(): { keyPem: string; forgePrivate: forge.pki.rsa.PrivateKey; forgePublic: forge.pki.rsa.PublicKey } {
+function newKeyPair(): { keyPem: string; forgePrivate: forgeTypes.pki.rsa.PrivateKey; forgePublic: forgeTypes.pki.rsa.PublicKey } {
+  const forge = loadForge();
   const { privateKey, publicKey } = generateKeyPairSync("rsa", {
     modulusLength: 2048,
     publicKeyEncoding: { type: "spki", format: "pem" },
@@ -120,7 +126,7 @@ function newKeyPair(): { keyPem: string; forgePrivate: forge.pki.rsa.PrivateKey;
   return {
     keyPem: privateKey,
     forgePrivate: forge.pki.privateKeyFromPem(privateKey),
-    forgePublic: forge.pki.publicKeyFromPem(publicKey) as forge.pki.rsa.PublicKey,
+    forgePublic: forge.pki.publicKeyFromPem(publicKey) as forgeTypes.pki.rsa.PublicKey,
   };
 }
 
@@ -135,7 +141,7 @@ function randomSerial(): string {
 }
 
 /** Backdated an hour so a client whose clock is slightly behind still accepts it. */
-function validity(cert: forge.pki.Certificate, years: number): void {
+function validity(cert: forgeTypes.pki.Certificate, years: number): void {
   const notBefore = new Date(Date.now() - 60 * 60 * 1000);
   const notAfter = new Date(notBefore);
   notAfter.setFullYear(notAfter.getFullYear() + years);
@@ -144,6 +150,7 @@ function validity(cert: forge.pki.Certificate, years: number): void {
 }
 
 function createCa(): { certPem: string; keyPem: string } {
+  const forge = loadForge();
   const keys = newKeyPair();
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.forgePublic;
@@ -165,6 +172,7 @@ function createCa(): { certPem: string; keyPem: string } {
 }
 
 function createServerCert(caCertPem: string, caKeyPem: string, names: string[]): { certPem: string; keyPem: string } {
+  const forge = loadForge();
   const caCert = forge.pki.certificateFromPem(caCertPem);
   const caKey = forge.pki.privateKeyFromPem(caKeyPem);
   // The authority key identifier must equal the CA's subject key identifier;
