@@ -45,11 +45,8 @@ const problem = await dockerProblem();
 const requireDocker = process.env.CI === "true";
 if (problem && !requireDocker) console.warn(`test/docker/standin.test.ts skipped: ${problem}`);
 
-describe.runIf(problem && requireDocker)("k3s stand-in (CI=true)", () => {
-  it("has a Docker engine", () => {
-    throw new Error(`CI=true and ${problem}`);
-  });
-});
+// Under CI a missing engine fails the file (a skip there would hide the failure).
+if (problem && requireDocker) throw new Error(`CI=true and ${problem}`);
 
 // ---------------------------------------------------------------------------------------------
 
