@@ -101,9 +101,12 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
     let response: ArmResponse;
     try {
       // ARM authenticates before it looks at anything else of the request.
-      const principal = await authenticate(req.headers.authorization, baseUrl);
+      // The common cases stay synchronous: no token checks, and no body (a request with neither
+      // content-length nor transfer-encoding has none) need no turn of the event loop.
+      const principal = config.checkTokens ? await authenticate(req.headers.authorization, baseUrl) : principalOf(req.headers.authorization, config.tenantId);
       checkApiVersion(route, apiVersion, params);
-      const body = await readJsonBody(req, config.maxBodyBytes);
+      const hasBody = req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined;
+      const body = hasBody ? await readJsonBody(req, config.maxBodyBytes) : undefined;
       if (route.kind === "aks") {
         const issues = spec
           .get(apiVersion)!
