@@ -4,8 +4,8 @@
 // @azure/arm-containerservice SDK (RestError.statusCode and .code).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContainerServiceClient } from "@azure/arm-containerservice";
-import { MockBackend } from "../../src/engine/backends/mock.js";
 import { startTestEmulator, TEST_SUBSCRIPTION, type TestEmulator } from "../support/emulator.js";
+import { GatedBackend } from "../support/gatedBackend.js";
 
 const V_NEW = "2026-06-01";
 const V_OLD = "2025-10-01";
@@ -360,46 +360,13 @@ describe("bad input against the default emulator", () => {
   });
 });
 
-/** A backend whose work waits until the test lets it finish: nothing depends on timing. */
-class GatedBackend extends MockBackend {
-  private gates: (() => void)[] = [];
-  private waiting: ((count: number) => void)[] = [];
-
-  private hold(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.gates.push(resolve);
-      for (const notify of this.waiting.splice(0)) notify(this.gates.length);
-    });
-  }
-  override applyCluster() {
-    return this.hold();
-  }
-  override applyAgentPool() {
-    return this.hold();
-  }
-  override deleteAgentPool() {
-    return this.hold();
-  }
-  override deleteCluster() {
-    return this.hold();
-  }
-
-  get pending(): number {
-    return this.gates.length;
-  }
-  /** Lets every piece of work started so far finish. */
-  releaseAll(): void {
-    for (const release of this.gates.splice(0)) release();
-  }
-}
-
 describe("a write while another is in progress", () => {
   let emu: TestEmulator;
   let backend: GatedBackend;
   const req = (method: string, path: string, options?: Parameters<typeof call>[3]) => call(emu.url, method, path, options);
 
   beforeAll(async () => {
-    backend = new GatedBackend();
+    backend = new GatedBackend({ held: true, gated: ["applyCluster", "applyAgentPool", "deleteAgentPool", "deleteCluster"] });
     emu = await startTestEmulator({}, { backend });
     const rg = await req("PUT", rgPath("rg1"), { apiVersion: RG_VERSION, body: { location: "eastus" } });
     expect(rg.status).toBe(201);

@@ -3,8 +3,8 @@
 // the subject), at both api-versions clients send in the field.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AgentPool, ManagedCluster, ManagedClusterAgentPoolProfile } from "@azure/arm-containerservice";
-import { MockBackend } from "../../src/engine/backends/mock.js";
 import { startTestEmulator, TEST_SUBSCRIPTION, type TestEmulator } from "../support/emulator.js";
+import { GatedBackend } from "../support/gatedBackend.js";
 import {
   ArmHttp,
   clusterPath,
@@ -22,41 +22,9 @@ import {
 const CLIENT_ID = "11111111-2222-3333-4444-555555555555";
 const LOCATION = "eastus";
 
-/**
- * The mocked backend, with a gate: while held, every piece of work waits, so a test can look at a
- * cluster mid-operation as long as it likes (no timing involved), then let the work finish.
- */
-class GatedBackend extends MockBackend {
-  private heldWork: Array<() => void> = [];
-  private holding = false;
-
-  hold(): void {
-    this.holding = true;
-  }
-  release(): void {
-    this.holding = false;
-    for (const resume of this.heldWork.splice(0)) resume();
-  }
-  private gate(): Promise<void> {
-    return this.holding ? new Promise((resolve) => this.heldWork.push(resolve)) : Promise.resolve();
-  }
-  override applyCluster() {
-    return this.gate();
-  }
-  override applyAgentPool() {
-    return this.gate();
-  }
-  override deleteAgentPool() {
-    return this.gate();
-  }
-  override deleteCluster() {
-    return this.gate();
-  }
-}
-
 let emu: TestEmulator;
 let gated: TestEmulator;
-const gate = new GatedBackend();
+const gate = new GatedBackend({ gated: ["applyCluster", "applyAgentPool", "deleteAgentPool", "deleteCluster"] });
 beforeAll(async () => {
   [emu, gated] = await Promise.all([startTestEmulator(), startTestEmulator({}, { backend: gate })]);
 });

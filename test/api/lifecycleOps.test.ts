@@ -5,61 +5,12 @@
 // GetCommandResult, and the deprecated GetAccessProfile.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ManagedCluster } from "@azure/arm-containerservice";
-import type { ClusterRef, CommandOutput } from "../../src/engine/backend.js";
-import { MockBackend } from "../../src/engine/backends/mock.js";
 import { startTestEmulator, TEST_SUBSCRIPTION, type TestEmulator } from "../support/emulator.js";
+import { GatedBackend } from "../support/gatedBackend.js";
 import { ArmHttp, clusterPath, collect, parseKubeconfig, restError, SDK_DEFAULT_API_VERSION, sdkClient, type RecordingClient } from "../support/sdk.js";
 
 const LOCATION = "eastus";
 const STOPPED_MESSAGE = /Managed Cluster is in stopped state, no operations except for start are allowed\.$/;
-
-/**
- * The mocked backend with a gate: while held, every piece of work waits, so a test can look at a
- * cluster mid-operation (and abort it) as long as it likes, with no timing involved.
- */
-class GatedBackend extends MockBackend {
-  private heldWork: Array<() => void> = [];
-  private holding = false;
-
-  hold(): void {
-    this.holding = true;
-  }
-  release(): void {
-    this.holding = false;
-    for (const resume of this.heldWork.splice(0)) resume();
-  }
-  private gate(): Promise<void> {
-    return this.holding ? new Promise((resolve) => this.heldWork.push(resolve)) : Promise.resolve();
-  }
-  override applyCluster() {
-    return this.gate();
-  }
-  override applyAgentPool() {
-    return this.gate();
-  }
-  override deleteAgentPool() {
-    return this.gate();
-  }
-  override deleteCluster() {
-    return this.gate();
-  }
-  override stopCluster() {
-    return this.gate();
-  }
-  override startCluster() {
-    return this.gate();
-  }
-  override rotateCertificates() {
-    return this.gate();
-  }
-  override rotateServiceAccountSigningKeys() {
-    return this.gate();
-  }
-  override async runCommand(cluster: ClusterRef, command: string): Promise<CommandOutput> {
-    await this.gate();
-    return super.runCommand(cluster, command);
-  }
-}
 
 let emu: TestEmulator;
 let gated: TestEmulator;

@@ -3,8 +3,8 @@
 // plain HTTP on the same port and the CA download. Driven over HTTPS with fetch and a bearer token
 // from the emulator's own token endpoint, the way az, Terraform and the SDKs call them.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MockBackend } from "../../src/engine/backends/mock.js";
 import { startTestEmulator, TEST_SUBSCRIPTION, TEST_TENANT, type TestEmulator } from "../support/emulator.js";
+import { GatedBackend } from "../support/gatedBackend.js";
 
 const SUB = `/subscriptions/${TEST_SUBSCRIPTION}`;
 const RG_VERSION = "2023-07-01";
@@ -19,22 +19,8 @@ interface Answer {
   json: any;
 }
 
-/** Cluster and pool deletes wait until the test lets them finish; everything else is at once. */
-class GatedDeleteBackend extends MockBackend {
-  private gates: (() => void)[] = [];
-  override deleteCluster(): Promise<void> {
-    return new Promise((resolve) => this.gates.push(resolve));
-  }
-  get pending(): number {
-    return this.gates.length;
-  }
-  releaseAll(): void {
-    for (const release of this.gates.splice(0)) release();
-  }
-}
-
 let emu: TestEmulator;
-let backend: GatedDeleteBackend;
+let backend: GatedBackend;
 let token: string;
 
 async function call(method: string, pathAndQuery: string, options: { body?: unknown; base?: string; auth?: boolean } = {}): Promise<Answer> {
@@ -88,7 +74,7 @@ async function createCluster(path: string): Promise<any> {
 }
 
 beforeAll(async () => {
-  backend = new GatedDeleteBackend();
+  backend = new GatedBackend({ held: true, gated: ["deleteCluster"] });
   emu = await startTestEmulator({}, { backend });
   token = (await emu.credential.getToken("https://management.azure.com/.default"))!.token;
 });

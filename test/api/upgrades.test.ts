@@ -4,38 +4,15 @@
 // start/stop behave as AKS's do.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AgentPool, KubernetesVersion, ManagedCluster } from "@azure/arm-containerservice";
-import { MockBackend } from "../../src/engine/backends/mock.js";
 import { startTestEmulator, TEST_SUBSCRIPTION, type TestEmulator } from "../support/emulator.js";
+import { GatedBackend } from "../support/gatedBackend.js";
 import { ArmHttp, clusterPath, collect, restError, SDK_DEFAULT_API_VERSION, sdkClient, type RecordingClient } from "../support/sdk.js";
 
 const LOCATION = "eastus";
 
-/** The mocked backend with a gate: while held, work waits, so a test can look at an operation in flight. */
-class GatedBackend extends MockBackend {
-  private heldWork: Array<() => void> = [];
-  private holding = false;
-
-  hold(): void {
-    this.holding = true;
-  }
-  release(): void {
-    this.holding = false;
-    for (const resume of this.heldWork.splice(0)) resume();
-  }
-  private gate(): Promise<void> {
-    return this.holding ? new Promise((resolve) => this.heldWork.push(resolve)) : Promise.resolve();
-  }
-  override applyCluster() {
-    return this.gate();
-  }
-  override applyAgentPool() {
-    return this.gate();
-  }
-}
-
 let emu: TestEmulator;
 let gated: TestEmulator;
-const gate = new GatedBackend();
+const gate = new GatedBackend({ gated: ["applyCluster", "applyAgentPool"] });
 beforeAll(async () => {
   [emu, gated] = await Promise.all([startTestEmulator(), startTestEmulator({}, { backend: gate })]);
 });

@@ -19,9 +19,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MockBackend } from "../../src/engine/backends/mock.js";
 import { projectRoot } from "../../src/paths.js";
 import { startTestEmulator, type TestEmulator } from "../support/emulator.js";
+import { GatedBackend } from "../support/gatedBackend.js";
 import { ArmHttp, RESOURCE_GROUP_API_VERSION, type RawResponse } from "../support/sdk.js";
 
 const VERSION = "2026-06-01";
@@ -220,29 +220,7 @@ interface Outcome {
 
 const outcomes: Outcome[] = [];
 
-/** The mocked backend with a gate: while held, cluster and pool work waits (an operation stays InProgress). */
-class GatedBackend extends MockBackend {
-  private held: Array<() => void> = [];
-  private holding = false;
-  hold(): void {
-    this.holding = true;
-  }
-  release(): void {
-    this.holding = false;
-    for (const resume of this.held.splice(0)) resume();
-  }
-  private gate(): Promise<void> {
-    return this.holding ? new Promise((resolve) => this.held.push(resolve)) : Promise.resolve();
-  }
-  override applyCluster() {
-    return this.gate();
-  }
-  override applyAgentPool() {
-    return this.gate();
-  }
-}
-
-const gate = new GatedBackend();
+const gate = new GatedBackend({ gated: ["applyCluster", "applyAgentPool"] });
 let emu: TestEmulator;
 let arm: ArmHttp;
 beforeAll(async () => {

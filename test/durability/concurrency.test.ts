@@ -10,40 +10,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { MockBackend } from "../../src/engine/backends/mock.js";
 import { startTestEmulator, type TestEmulator } from "../support/emulator.js";
+import { GatedBackend } from "../support/gatedBackend.js";
 import { call, clusterBody, clusterPath, onBase, poolBody, poolPath, poolsPath, rgPath, type Answer } from "./childEmulator.js";
 
 const N = 10;
 /** The emulator's HTTPS address on 127.0.0.1 (the certificate covers it). */
 const b = (e: TestEmulator) => `https://127.0.0.1:${e.port}`;
 const RG = "race-rg";
-
-/** A backend whose work waits until the test releases it. */
-class GatedBackend extends MockBackend {
-  private gates: (() => void)[] = [];
-  private gate(): Promise<void> {
-    return new Promise((resolve) => this.gates.push(resolve));
-  }
-  override applyCluster(): Promise<void> {
-    return this.gate();
-  }
-  override applyAgentPool(): Promise<void> {
-    return this.gate();
-  }
-  override deleteCluster(): Promise<void> {
-    return this.gate();
-  }
-  override deleteAgentPool(): Promise<void> {
-    return this.gate();
-  }
-  get pending(): number {
-    return this.gates.length;
-  }
-  releaseAll(): void {
-    for (const release of this.gates.splice(0)) release();
-  }
-}
 
 async function settled(emu: TestEmulator, answer: Answer): Promise<void> {
   const url = onBase(b(emu), answer.headers.get("azure-asyncoperation")!);
@@ -77,7 +51,7 @@ describe.each(["memory", "sqlite"] as const)("durability: racing writes (%s stor
   let dataDir: string | undefined;
 
   const start = async () => {
-    backend = new GatedBackend();
+    backend = new GatedBackend({ held: true, gated: ["applyCluster", "applyAgentPool", "deleteAgentPool", "deleteCluster"] });
     emu = await startTestEmulator(dataDir ? { dataDir } : {}, { backend });
     return emu;
   };
