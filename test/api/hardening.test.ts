@@ -277,7 +277,7 @@ describe("input limits", () => {
     for (const depth of [65, 200_000]) {
       const body = `{"location":"eastus","tags":{"a":${nested(depth - 2)}}}`;
       const response = await fetch(`${direct}${q(clusterPath("limits-rg", "deep"))}`, { method: "PUT", headers: await arm.headers(), body });
-      const json = await response.json();
+      const json: any = await response.json();
       expect(response.status).toBe(400);
       expect(json.error.code).toBe("InvalidRequestContent");
       expect(json.error.message).toContain("64");
@@ -288,7 +288,7 @@ describe("input limits", () => {
       headers: await arm.headers(),
       body: `{"location":"eastus","tags":{"a":${nested(62)}}}`,
     });
-    const atLimitJson = await atLimit.json();
+    const atLimitJson: any = await atLimit.json();
     expect(atLimit.status).toBe(400);
     expect(atLimitJson.error.message).not.toContain("nested deeper");
     // brackets inside strings are text, not nesting
@@ -302,7 +302,7 @@ describe("input limits", () => {
     expect(response.status).toBe(431);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
     expect(response.headers.get("x-ms-request-id")).toBeTruthy();
-    const json = await response.json();
+    const json: any = await response.json();
     expect(json.error.code).toBe("RequestHeaderFieldsTooLarge");
     expect(json.error.message).toContain("16384");
     // the same over a raw socket, with a request line that alone is too long
@@ -543,7 +543,7 @@ describe("token checks off (the default)", () => {
   afterAll(() => emu?.close());
 
   it("any bearer token, or none, is accepted", async () => {
-    for (const headers of [{}, { authorization: "Bearer not-a-jwt" }]) {
+    for (const headers of [{}, { authorization: "Bearer not-a-jwt" }] as Record<string, string>[]) {
       expect((await fetch(`${emu.url}${q(`${SUB}/resourcegroups`, RG_VERSION)}`, { headers })).status).toBe(200);
     }
   });

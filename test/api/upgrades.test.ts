@@ -53,7 +53,7 @@ describe.each(VERSIONS)("versions, upgrades and machines at api-version $apiVers
 
   /** The newest patch of a minor, as the versions list shows it. */
   const newestPatch = (minor: string) => patchesOf(catalogue.find((v) => v.version === minor)!).at(-1)!;
-  const upgradesOf = (patch: string) => catalogue.find((v) => v.version === minorOf(patch))!.patchVersions![patch].upgrades;
+  const upgradesOf = (patch: string) => catalogue.find((v) => v.version === minorOf(patch))!.patchVersions![patch].upgrades!;
 
   async function createCluster(client: RecordingClient, name: string, kubernetesVersion: string): Promise<ManagedCluster> {
     const cluster = await client.client.managedClusters.createOrUpdate(rg, name, {
@@ -184,10 +184,10 @@ describe.each(VERSIONS)("versions, upgrades and machines at api-version $apiVers
     const cluster = await createCluster(sdk, "refuse", middle.version!);
     const current = cluster.currentKubernetesVersion!;
 
-    const skip = await restError(() => sdk.client.managedClusters.createOrUpdate(rg, "refuse", { ...cluster, kubernetesVersion: newestPatch(catalogue[3].version!) }));
+    const skip = await restError(() => sdk.client.managedClusters.createOrUpdate(rg, "refuse", { ...cluster, kubernetesVersion: newestPatch(catalogue[3]!.version!) }));
     expect(skip.statusCode).toBe(400);
     expect(skip.code).toBe("OperationNotAllowed");
-    expect(skip.message).toContain(`Upgrading Kubernetes version ${current} to ${newestPatch(catalogue[3].version!)} is not allowed. Available upgrades: [`);
+    expect(skip.message).toContain(`Upgrading Kubernetes version ${current} to ${newestPatch(catalogue[3]!.version!)} is not allowed. Available upgrades: [`);
     for (const target of upgradesOf(current)) expect(skip.message).toContain(target);
 
     const down = await restError(() => sdk.client.managedClusters.createOrUpdate(rg, "refuse", { ...cluster, kubernetesVersion: catalogue[0].version }));
