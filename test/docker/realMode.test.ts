@@ -196,7 +196,7 @@ describe.skipIf(reason !== undefined)("real mode: k3s containers through Docker 
     await expect(unowned.inspect()).rejects.toMatchObject({ statusCode: 404 });
     await expect(ofDeadEmulator.inspect()).rejects.toMatchObject({ statusCode: 404 });
     await ofLiveEmulator.inspect();
-    await ofLiveEmulator.remove({ force: true });
+    await ofLiveEmulator.remove({ force: true, v: true });
     await new ArmHttp(emu).createResourceGroup(RG);
   }, 180_000);
 
