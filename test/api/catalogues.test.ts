@@ -1,41 +1,20 @@
 // The read-only catalogues, driven by the real @azure/arm-containerservice client at both
 // api-versions: the provider's operation list, the Istio revision profiles of a location, a
 // cluster's mesh upgrade profiles, and its outbound network dependencies.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ManagedCluster } from "@azure/arm-containerservice";
-import { startTestEmulator, TEST_SUBSCRIPTION, type TestEmulator } from "../support/emulator.js";
-import { ArmHttp, collect, restError, SDK_DEFAULT_API_VERSION, sdkClient, type RecordingClient } from "../support/sdk.js";
+import { TEST_SUBSCRIPTION, useEmulator, type TestEmulator } from "../support/emulator.js";
+import { ArmHttp, collect, restError, API_VERSIONS, useVersionedClients, type RecordingClient } from "../support/sdk.js";
 
 let emu: TestEmulator;
-beforeAll(async () => {
-  emu = await startTestEmulator();
-});
-afterAll(async () => {
-  await emu?.close();
-});
-afterEach(() => {
-  expect(emu.violations.splice(0)).toEqual([]);
-});
+useEmulator((started) => (emu = started));
 
-const VERSIONS = [
-  { apiVersion: SDK_DEFAULT_API_VERSION, clientOption: undefined },
-  { apiVersion: "2025-10-01", clientOption: "2025-10-01" },
-];
-
-describe.each(VERSIONS)("catalogues at api-version $apiVersion", ({ apiVersion, clientOption }) => {
+describe.each(API_VERSIONS)("catalogues at api-version $apiVersion", ({ apiVersion, clientOption }) => {
   const suffix = apiVersion.replace(/-/g, "");
   const rg = `catalogues-${suffix}`;
   let sdk: RecordingClient;
   let arm: ArmHttp;
-
-  beforeAll(async () => {
-    sdk = sdkClient(emu, clientOption);
-    arm = new ArmHttp(emu);
-    await arm.createResourceGroup(rg, "westus2");
-  });
-  afterEach(() => {
-    expect([...sdk.apiVersionsSent]).toEqual([apiVersion]);
-  });
+  useVersionedClients(() => emu, { apiVersion, clientOption }, rg, (clients) => ({ sdk, arm } = clients), "westus2");
 
   async function createCluster(name: string, overrides: Partial<ManagedCluster> = {}): Promise<ManagedCluster> {
     const cluster = await sdk.client.managedClusters.createOrUpdate(rg, name, {

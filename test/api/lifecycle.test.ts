@@ -3,7 +3,7 @@
 // the subject), at both api-versions clients send in the field.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AgentPool, ManagedCluster, ManagedClusterAgentPoolProfile } from "@azure/arm-containerservice";
-import { startTestEmulator, TEST_SUBSCRIPTION, type TestEmulator } from "../support/emulator.js";
+import { TEST_SUBSCRIPTION, useEmulator, type TestEmulator } from "../support/emulator.js";
 import { GatedBackend } from "../support/gatedBackend.js";
 import {
   ArmHttp,
@@ -25,18 +25,9 @@ const LOCATION = "eastus";
 let emu: TestEmulator;
 let gated: TestEmulator;
 const gate = new GatedBackend({ gated: ["applyCluster", "applyAgentPool", "deleteAgentPool", "deleteCluster"] });
-beforeAll(async () => {
-  [emu, gated] = await Promise.all([startTestEmulator(), startTestEmulator({}, { backend: gate })]);
-});
-afterAll(async () => {
-  gate.release();
-  await Promise.all([emu?.close(), gated?.close()]);
-});
-afterEach(() => {
-  // splice first: one test's violations must not fail the next one too
-  const violations = [...emu.violations.splice(0), ...gated.violations.splice(0)];
-  expect(violations).toEqual([]);
-});
+useEmulator((started) => (emu = started));
+useEmulator((started) => (gated = started), {}, { backend: gate });
+afterAll(() => gate.release()); // work still held must not outlive the file
 
 const VERSIONS = [
   { apiVersion: SDK_DEFAULT_API_VERSION, clientOption: undefined, label: "the SDK default" },

@@ -5,7 +5,7 @@
 // GetCommandResult, and the deprecated GetAccessProfile.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ManagedCluster } from "@azure/arm-containerservice";
-import { startTestEmulator, TEST_SUBSCRIPTION, type TestEmulator } from "../support/emulator.js";
+import { TEST_SUBSCRIPTION, useEmulator, type TestEmulator } from "../support/emulator.js";
 import { GatedBackend } from "../support/gatedBackend.js";
 import { ArmHttp, clusterPath, collect, parseKubeconfig, restError, SDK_DEFAULT_API_VERSION, sdkClient, type RecordingClient } from "../support/sdk.js";
 
@@ -15,18 +15,10 @@ const STOPPED_MESSAGE = /Managed Cluster is in stopped state, no operations exce
 let emu: TestEmulator;
 let gated: TestEmulator;
 const gate = new GatedBackend();
-beforeAll(async () => {
-  [emu, gated] = await Promise.all([startTestEmulator(), startTestEmulator({}, { backend: gate })]);
-});
-afterAll(async () => {
-  gate.release();
-  await Promise.all([emu?.close(), gated?.close()]);
-});
-afterEach(() => {
-  gate.release();
-  const violations = [...emu.violations.splice(0), ...gated.violations.splice(0)];
-  expect(violations).toEqual([]);
-});
+useEmulator((started) => (emu = started));
+useEmulator((started) => (gated = started), {}, { backend: gate });
+afterAll(() => gate.release()); // work still held must not outlive the file
+afterEach(() => gate.release());
 
 const VERSIONS = [
   { apiVersion: SDK_DEFAULT_API_VERSION, clientOption: undefined, label: "the SDK default" },

@@ -1,20 +1,12 @@
 // Trusted access (the role catalogue and a cluster's role bindings) at both api-versions, and
 // identity bindings (2026-06-01 only), through the real SDK and its long-running-operation pollers.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startTestEmulator, TEST_SUBSCRIPTION, TEST_TENANT, type TestEmulator } from "../support/emulator.js";
-import { ArmHttp, clusterPath, collect, restError, SDK_DEFAULT_API_VERSION, sdkClient, type RecordingClient } from "../support/sdk.js";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { TEST_SUBSCRIPTION, TEST_TENANT, useEmulator, type TestEmulator } from "../support/emulator.js";
+import { ArmHttp, clusterPath, collect, restError, SDK_DEFAULT_API_VERSION, sdkClient, useVersionedClients, type RecordingClient } from "../support/sdk.js";
 import { childPath, createCluster, LOCATION, VERSIONS } from "./subresources.support.js";
 
 let emu: TestEmulator;
-beforeAll(async () => {
-  emu = await startTestEmulator();
-});
-afterAll(async () => {
-  await emu?.close();
-});
-afterEach(() => {
-  expect(emu.violations.splice(0)).toEqual([]);
-});
+useEmulator((started) => (emu = started));
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ML_WORKSPACE = (rg: string) => `/subscriptions/${TEST_SUBSCRIPTION}/resourceGroups/${rg}/providers/Microsoft.MachineLearningServices/workspaces/ws1`;
@@ -24,15 +16,7 @@ describe.each(VERSIONS)("trusted access at api-version $apiVersion", ({ apiVersi
   const rg = `Trust-${apiVersion.replace(/-/g, "")}`;
   let sdk: RecordingClient;
   let arm: ArmHttp;
-
-  beforeAll(async () => {
-    sdk = sdkClient(emu, clientOption);
-    arm = new ArmHttp(emu);
-    await arm.createResourceGroup(rg);
-  });
-  afterEach(() => {
-    expect([...sdk.apiVersionsSent]).toEqual([apiVersion]);
-  });
+  useVersionedClients(() => emu, { apiVersion, clientOption }, rg, (clients) => ({ sdk, arm } = clients));
 
   it("lists the roles other services may be bound to, per location", async () => {
     const roles = await collect(sdk.client.trustedAccessRoles.list(LOCATION));

@@ -1,36 +1,20 @@
 // Managed namespaces (long-running PUT/DELETE, PATCH tags, namespace-scoped credentials) and private
 // link (link resources, resolving the private link service id, private endpoint connections), through
 // the real SDK at both api-versions.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { recordPrivateEndpointConnection } from "../../src/handlers/subresources/privateLink.js";
-import { startTestEmulator, TEST_SUBSCRIPTION, type TestEmulator } from "../support/emulator.js";
-import { ArmHttp, clusterPath, collect, parseKubeconfig, restError, sdkClient, type RecordingClient } from "../support/sdk.js";
+import { TEST_SUBSCRIPTION, useEmulator, type TestEmulator } from "../support/emulator.js";
+import { ArmHttp, clusterPath, collect, parseKubeconfig, restError, useVersionedClients, type RecordingClient } from "../support/sdk.js";
 import { childPath, createCluster, LOCATION, VERSIONS } from "./subresources.support.js";
 
 let emu: TestEmulator;
-beforeAll(async () => {
-  emu = await startTestEmulator();
-});
-afterAll(async () => {
-  await emu?.close();
-});
-afterEach(() => {
-  expect(emu.violations.splice(0)).toEqual([]);
-});
+useEmulator((started) => (emu = started));
 
 describe.each(VERSIONS)("managed namespaces and private link at api-version $apiVersion", ({ apiVersion, clientOption }) => {
   const rg = `Ns-${apiVersion.replace(/-/g, "")}`;
   let sdk: RecordingClient;
   let arm: ArmHttp;
-
-  beforeAll(async () => {
-    sdk = sdkClient(emu, clientOption);
-    arm = new ArmHttp(emu);
-    await arm.createResourceGroup(rg);
-  });
-  afterEach(() => {
-    expect([...sdk.apiVersionsSent]).toEqual([apiVersion]);
-  });
+  useVersionedClients(() => emu, { apiVersion, clientOption }, rg, (clients) => ({ sdk, arm } = clients));
 
   describe("managed namespaces", () => {
     it("creates, reads, lists, retags, updates and deletes a namespace through long-running operations", async () => {

@@ -1,14 +1,11 @@
 // Shared by the sub-resource suites: the api-versions they run at, and a cluster as a user creates it.
 import type { ManagedCluster } from "@azure/arm-containerservice";
 import { expect } from "vitest";
-import { clusterPath, SDK_DEFAULT_API_VERSION, type RecordingClient } from "../support/sdk.js";
+import { API_VERSIONS, clusterPath, type RecordingClient } from "../support/sdk.js";
 
 export const LOCATION = "eastus";
 
-export const VERSIONS = [
-  { apiVersion: SDK_DEFAULT_API_VERSION, clientOption: undefined as string | undefined },
-  { apiVersion: "2025-10-01", clientOption: "2025-10-01" as string | undefined },
-];
+export const VERSIONS = API_VERSIONS;
 
 export async function createCluster(sdk: RecordingClient, resourceGroup: string, name: string, overrides: Partial<ManagedCluster> = {}): Promise<ManagedCluster> {
   const cluster = await sdk.client.managedClusters.createOrUpdate(resourceGroup, name, {

@@ -1,21 +1,13 @@
 // Maintenance configurations and node pool snapshots, the 404s of every sub-resource of a missing
 // cluster, and the cascades (cluster delete, resource-group delete): driven by the real SDK at both
 // api-versions, raw ARM calls where the status codes themselves are the subject.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startTestEmulator, TEST_SUBSCRIPTION, type TestEmulator } from "../support/emulator.js";
-import { ArmHttp, clusterPath, collect, RESOURCE_GROUP_API_VERSION, restError, sdkClient, type RecordingClient } from "../support/sdk.js";
+import { describe, expect, it } from "vitest";
+import { TEST_SUBSCRIPTION, useEmulator, type TestEmulator } from "../support/emulator.js";
+import { ArmHttp, clusterPath, collect, RESOURCE_GROUP_API_VERSION, restError, useVersionedClients, type RecordingClient } from "../support/sdk.js";
 import { childPath, createCluster, LOCATION, VERSIONS } from "./subresources.support.js";
 
 let emu: TestEmulator;
-beforeAll(async () => {
-  emu = await startTestEmulator();
-});
-afterAll(async () => {
-  await emu?.close();
-});
-afterEach(() => {
-  expect(emu.violations.splice(0)).toEqual([]);
-});
+useEmulator((started) => (emu = started));
 
 const AUTO_UPGRADE = "aksManagedAutoUpgradeSchedule";
 const NODE_OS = "aksManagedNodeOSUpgradeSchedule";
@@ -25,15 +17,7 @@ describe.each(VERSIONS)("sub-resources at api-version $apiVersion", ({ apiVersio
   const rg = `Sub-${suffix}`;
   let sdk: RecordingClient;
   let arm: ArmHttp;
-
-  beforeAll(async () => {
-    sdk = sdkClient(emu, clientOption);
-    arm = new ArmHttp(emu);
-    await arm.createResourceGroup(rg);
-  });
-  afterEach(() => {
-    expect([...sdk.apiVersionsSent]).toEqual([apiVersion]);
-  });
+  useVersionedClients(() => emu, { apiVersion, clientOption }, rg, (clients) => ({ sdk, arm } = clients));
 
   describe("maintenance configurations", () => {
     it("creates, reads, lists, updates and deletes the three configurations; each is 404 until created, as Terraform's cluster read expects", async () => {

@@ -7,6 +7,7 @@
 // is validated by Prism as well, and every error Prism raises lands in `violations` too. The
 // emulator's own check then only warns (and records), so Prism sees the emulator's real responses.
 import { ClientSecretCredential } from "@azure/identity";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { startApp, type AppOptions, type RunningApp } from "../../src/app.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import type { ResponseViolation } from "../../src/http/armPipeline.js";
@@ -94,4 +95,23 @@ export async function startTestEmulator(
       if (front.warnings.length) console.warn(`prism warnings (${url}):\n${front.warnings.join("\n")}`);
     },
   };
+}
+
+/**
+ * One emulator for the tests of a file (or describe block): started before them, closed after, and
+ * after every test the responses that broke the spec must be none (spliced, so one test's violations
+ * do not fail the next). `assign` hands the started emulator to the file's own variable.
+ */
+export function useEmulator(assign: (emu: TestEmulator) => void, overrides: Partial<Config> = {}, options: Omit<AppOptions, "config"> = {}): void {
+  let started: TestEmulator | undefined;
+  beforeAll(async () => {
+    started = await startTestEmulator(overrides, options);
+    assign(started);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  afterEach(() => {
+    expect(started?.violations.splice(0) ?? []).toEqual([]);
+  });
 }

@@ -3,10 +3,16 @@
 import { ContainerServiceClient } from "@azure/arm-containerservice";
 import { isRestError, type RestError } from "@azure/core-rest-pipeline";
 import { parse } from "yaml";
-import { expect } from "vitest";
+import { afterEach, beforeAll, expect } from "vitest";
 import { TEST_SUBSCRIPTION, type TestEmulator } from "./emulator.js";
 
 export const SDK_DEFAULT_API_VERSION = "2026-06-01";
+
+/** The api-versions suites run at: the SDK's own default (no option passed) and the older document. */
+export const API_VERSIONS = [
+  { apiVersion: SDK_DEFAULT_API_VERSION, clientOption: undefined as string | undefined },
+  { apiVersion: "2025-10-01", clientOption: "2025-10-01" as string | undefined },
+];
 export const RESOURCE_GROUP_API_VERSION = "2023-07-01";
 const ARM_SCOPE = "https://management.azure.com/.default";
 
@@ -132,4 +138,27 @@ export function parseKubeconfig(value: Uint8Array | string | undefined): any {
   expect(value).toBeDefined();
   const text = typeof value === "string" ? Buffer.from(value, "base64").toString("utf8") : Buffer.from(value!).toString("utf8");
   return parse(text);
+}
+
+/**
+ * For a describe block at one api-version: an SDK client and a raw ARM client on the emulator, a
+ * resource group to work in, and after every test the check that only that api-version was sent.
+ */
+export function useVersionedClients(
+  emu: () => TestEmulator,
+  version: { apiVersion: string; clientOption: string | undefined },
+  resourceGroup: string,
+  assign: (clients: { sdk: RecordingClient; arm: ArmHttp }) => void,
+  location?: string,
+): void {
+  let sdk: RecordingClient | undefined;
+  beforeAll(async () => {
+    sdk = sdkClient(emu(), version.clientOption);
+    const arm = new ArmHttp(emu());
+    await arm.createResourceGroup(resourceGroup, location);
+    assign({ sdk, arm });
+  });
+  afterEach(() => {
+    expect([...(sdk?.apiVersionsSent ?? [])]).toEqual([version.apiVersion]);
+  });
 }
