@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContainerServiceClient } from "@azure/arm-containerservice";
 import { startTestEmulator, TEST_SUBSCRIPTION, type TestEmulator } from "../support/emulator.js";
+import { jsonOrUndefined } from "../support/sdk.js";
 import { GatedBackend } from "../support/gatedBackend.js";
 
 const V_NEW = "2026-06-01";
@@ -41,13 +42,7 @@ async function call(
   if (init.body !== undefined) (init.headers as Record<string, string>)["content-type"] ??= "application/json";
   const response = await fetch(url, init);
   const text = await response.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json };
+  return { status: response.status, headers: response.headers, text, json: jsonOrUndefined(text) };
 }
 
 /** The ARM error envelope: status, code, a message, JSON, and the request-id headers. */

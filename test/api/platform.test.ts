@@ -4,6 +4,7 @@
 // from the emulator's own token endpoint, the way az, Terraform and the SDKs call them.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEmulator, TEST_SUBSCRIPTION, TEST_TENANT, type TestEmulator } from "../support/emulator.js";
+import { jsonOrUndefined } from "../support/sdk.js";
 import { GatedBackend } from "../support/gatedBackend.js";
 
 const SUB = `/subscriptions/${TEST_SUBSCRIPTION}`;
@@ -33,13 +34,7 @@ async function call(method: string, pathAndQuery: string, options: { body?: unkn
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
   });
   const text = await response.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json };
+  return { status: response.status, headers: response.headers, text, json: jsonOrUndefined(text) };
 }
 
 const rg = (method: string, name: string, body?: unknown, groups = "resourcegroups") =>

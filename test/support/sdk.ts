@@ -162,3 +162,12 @@ export function useVersionedClients(
     expect([...(sdk?.apiVersionsSent ?? [])]).toEqual([version.apiVersion]);
   });
 }
+
+/** A response body as JSON, or undefined when it is empty or not JSON (error bodies under test may be neither). */
+export function jsonOrUndefined(text: string): any {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
