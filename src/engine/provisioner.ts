@@ -5,6 +5,7 @@ import type { Principal } from "../api/types.js";
 import { ArmError, badRequest, notFound, operationNotAllowed, resourceGroupNotFound, resourceNotFound } from "../arm/errors.js";
 import { newOperation, type OperationRecord } from "../arm/lro.js";
 import type { Config } from "../config.js";
+import { reusable } from "../http/encodedBodies.js";
 import { assertPreconditions, type ConditionalHeaders } from "../http/preconditions.js";
 import type { ResourceStore, StoredResource } from "../store/store.js";
 import type { Clock, Logger } from "../util.js";
@@ -53,6 +54,8 @@ const TRANSACTIONAL_METHODS = ["deleteResourceGroup", "putCluster", "updateClust
 export class Engine {
   /** Operations whose work is still running, for cancellation. */
   private readonly running = new Map<string, { controller: AbortController; spec: OperationSpec }>();
+  /** The last view served of each cluster record, with the pool records it was made from. */
+  private readonly views = new WeakMap<StoredResource, { pools: StoredResource[]; view: Record<string, any> }>();
   /** Start, Stop, AbortLatestOperation, rotations, resets, RunCommand, access profiles. */
   readonly lifecycle: ClusterLifecycle;
 
@@ -128,9 +131,22 @@ export class Engine {
     return this.store.children(group.id, CLUSTER_TYPE);
   }
 
-  /** The cluster as served: agentPoolProfiles is the view of its agent-pool resources; no secrets, nothing private. */
+  /**
+   * The cluster as served: agentPoolProfiles is the view of its agent-pool resources; no secrets,
+   * nothing private. Stored records are never changed in place (a change stores a new record), so a
+   * view made from the same cluster record and the same pool records is still right: it is kept,
+   * frozen, and its JSON is made once (http/encodedBodies.ts).
+   */
   clusterView(cluster: StoredResource): Record<string, any> {
     const pools = this.store.children(cluster.id, POOL_TYPE);
+    const kept = this.views.get(cluster);
+    if (kept && kept.pools.length === pools.length && kept.pools.every((pool, i) => pool === pools[i])) return kept.view;
+    const view = reusable(this.composeClusterView(cluster, pools));
+    this.views.set(cluster, { pools, view });
+    return view;
+  }
+
+  private composeClusterView(cluster: StoredResource, pools: StoredResource[]): Record<string, any> {
     const properties = { ...cluster.body.properties, agentPoolProfiles: pools.map((p) => ({ name: p.body.name, ...p.body.properties })) };
     for (const [profile, secret] of SECRET_PATHS) {
       if (properties[profile]?.[secret] !== undefined) properties[profile] = { ...properties[profile], [secret]: undefined };

@@ -9,7 +9,8 @@ import type { ArmRequest, ArmResponse, Handler, Principal, Services } from "../a
 import type { CompiledRoute, RouteIndex } from "../api/routeIndex.js";
 import type { SpecRegistry, ValidationIssue } from "../api/spec.js";
 import type { Issuer } from "../platform/identity.js";
-import { requestBaseUrl } from "./dualProtocolServer.js";
+import { REQUEST_IDS, requestBaseUrl, type RequestIds, type TaggedResponse } from "./dualProtocolServer.js";
+import { encodeJson } from "./encodedBodies.js";
 
 /** api-version policy of a non-spec route: a list of accepted versions, or any well-formed one. */
 export type VersionPolicy = { accepted: readonly string[]; errorCode: "InvalidApiVersionParameter" } | "any" | "none";
@@ -45,13 +46,16 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
   const { config, logger } = services;
 
   return (req, res) => {
-    const started = performance.now();
+    const started = config.logRequests ? performance.now() : 0;
     const requestId = randomUUID();
-    const correlationId = firstHeader(req.headers["x-ms-correlation-request-id"]) ?? requestId;
-    res.setHeader("x-ms-request-id", requestId);
-    res.setHeader("x-ms-correlation-request-id", correlationId);
-    const clientRequestId = firstHeader(req.headers["x-ms-client-request-id"]);
-    if (clientRequestId) res.setHeader("x-ms-client-request-id", clientRequestId);
+    const ids: RequestIds = {
+      requestId,
+      correlationId: firstHeader(req.headers["x-ms-correlation-request-id"]) ?? requestId,
+      clientRequestId: firstHeader(req.headers["x-ms-client-request-id"]),
+    };
+    // The answer's headers are written in one go by write(); what else answers on this connection
+    // (node's client-error handler) finds the ids here.
+    (res as TaggedResponse)[REQUEST_IDS] = ids;
     const rawUrl = req.url ?? "/";
     const queryAt = rawUrl.indexOf("?");
     const path = queryAt >= 0 ? rawUrl.slice(0, queryAt) : rawUrl;
@@ -63,12 +67,17 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
 
     let segments: string[];
     try {
-      segments = path.split("/").filter(Boolean).map(decodeURIComponent);
+      segments = decodePathSegments(path);
     } catch {
       return writeError(res, badRequest("InvalidRequestUri", `The request URI '${path}' is not valid.`));
     }
     const lookup = routes.lookup(req.method ?? "GET", segments);
-    if (lookup.kind === "noRoute") return fallback(req, res);
+    if (lookup.kind === "noRoute") {
+      res.setHeader("x-ms-request-id", ids.requestId);
+      res.setHeader("x-ms-correlation-request-id", ids.correlationId);
+      if (ids.clientRequestId) res.setHeader("x-ms-client-request-id", ids.clientRequestId);
+      return fallback(req, res);
+    }
     if (lookup.kind === "methodNotAllowed") {
       return writeError(
         res,
@@ -80,7 +89,7 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
     }
     const query = parseQuery(queryAt >= 0 ? rawUrl.slice(queryAt + 1) : "");
     const { route, params } = lookup;
-    handle(req, res, route, params, query, path, requestId).catch((error) => {
+    handle(req, res, route, params, query, path, ids).catch((error) => {
       logger.error(`unhandled ${req.method} ${path}: ${(error as Error).stack ?? error}`);
       if (!res.headersSent) writeError(res, internalError());
       else res.destroy();
@@ -94,7 +103,7 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
     params: Record<string, string>,
     query: Record<string, string>,
     path: string,
-    requestId: string,
+    ids: RequestIds,
   ): Promise<void> {
     const apiVersion = query["api-version"] ?? "";
     const baseUrl = requestBaseUrl(req);
@@ -131,7 +140,7 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
         apiVersion,
         baseUrl,
         path,
-        requestId,
+        requestId: ids.requestId,
         principal,
       };
       const handler = handlers[route.operationId];
@@ -298,27 +307,50 @@ function writeError(res: ServerResponse, error: ArmError): void {
   write(res, errorResponse(error), false);
 }
 
+const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+
+/** Writes the answer: status and every header in one writeHead, then the body's JSON. */
 export function write(res: ServerResponse, response: ArmResponse, headOnly: boolean): void {
   // The connection is gone (the client hung up, or the server answered a timeout on it): nothing to send.
   if (res.destroyed || res.writableEnded || res.headersSent) return;
-  if (response.headers) for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+  const ids = (res as TaggedResponse)[REQUEST_IDS];
+  const head: string[] = ids ? ["x-ms-request-id", ids.requestId, "x-ms-correlation-request-id", ids.correlationId] : [];
+  if (ids?.clientRequestId) head.push("x-ms-client-request-id", ids.clientRequestId);
+  if (response.headers) for (const name in response.headers) head.push(name, response.headers[name]);
   if (response.body === undefined) {
-    res.statusCode = response.status;
-    res.setHeader("content-length", "0");
+    head.push("content-length", "0");
+    res.writeHead(response.status, head);
     res.end();
     return;
   }
-  const payload = JSON.stringify(response.body);
-  res.statusCode = response.status;
-  res.setHeader("content-type", "application/json; charset=utf-8");
-  res.setHeader("content-length", Buffer.byteLength(payload));
+  const payload = encodeJson(response.body);
+  head.push("content-type", JSON_CONTENT_TYPE, "content-length", String(typeof payload === "string" ? Buffer.byteLength(payload) : payload.length));
+  res.writeHead(response.status, head);
   res.end(headOnly ? undefined : payload);
+}
+
+/** Splits a request path into its URL-decoded segments (decodeURIComponent throws on a malformed escape). */
+function decodePathSegments(path: string): string[] {
+  const segments: string[] = [];
+  for (const part of path.split("/")) if (part) segments.push(part.includes("%") ? decodeURIComponent(part) : part);
+  return segments;
 }
 
 function parseQuery(raw: string): Record<string, string> {
   const query: Record<string, string> = {};
   if (!raw) return query;
-  for (const [key, value] of new URLSearchParams(raw)) query[key.toLowerCase() === "api-version" ? "api-version" : key] = value;
+  const add = (key: string, value: string) => (query[key.length === 11 && key.toLowerCase() === "api-version" ? "api-version" : key] = value);
+  // Without escapes ('%', or '+' for a space) the pairs are taken as they are; URLSearchParams decodes the rest.
+  if (!raw.includes("%") && !raw.includes("+")) {
+    for (const pair of raw.split("&")) {
+      if (!pair) continue;
+      const at = pair.indexOf("=");
+      if (at < 0) add(pair, "");
+      else add(pair.slice(0, at), pair.slice(at + 1));
+    }
+    return query;
+  }
+  for (const [key, value] of new URLSearchParams(raw)) add(key, value);
   return query;
 }
 

@@ -16,6 +16,15 @@ import type { TLSSocket } from "node:tls";
 
 const TLS_HANDSHAKE_RECORD = 0x16;
 
+/** ARM's ids of a request, kept on its response so that whatever answers it uses the same ones. */
+export interface RequestIds {
+  requestId: string;
+  correlationId: string;
+  clientRequestId?: string;
+}
+export const REQUEST_IDS = Symbol("requestIds");
+export type TaggedResponse = http.ServerResponse & { [REQUEST_IDS]?: RequestIds };
+
 export interface DualProtocolServerOptions {
   requestTimeoutMs?: number;
   headersTimeoutMs?: number;
@@ -179,8 +188,9 @@ function answerClientError(this: http.Server, error: ClientError, socket: net.So
     return;
   }
   const { status, code, message } = describeClientError(error, { maxHeaderSize: (this as http.Server & { maxHeaderSize?: number }).maxHeaderSize });
-  const requestId = String(inFlight?.getHeader("x-ms-request-id") ?? randomUUID());
-  const correlationId = String(inFlight?.getHeader("x-ms-correlation-request-id") ?? requestId);
+  const ids = (inFlight as TaggedResponse | undefined)?.[REQUEST_IDS];
+  const requestId = ids?.requestId ?? String(inFlight?.getHeader("x-ms-request-id") ?? randomUUID());
+  const correlationId = ids?.correlationId ?? String(inFlight?.getHeader("x-ms-correlation-request-id") ?? requestId);
   const body = JSON.stringify({ error: { code, message } });
   const head = [
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`,

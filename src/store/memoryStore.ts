@@ -2,6 +2,22 @@ import type { OperationRecord } from "../arm/lro.js";
 import { normaliseId, type ResourceStore, type StoredResource } from "./store.js";
 
 /**
+ * Stored records are never changed in place: a change stores a new record (the engine keeps views
+ * made from a record for as long as the record is the stored one). With this on, the store
+ * deep-freezes what it is given, so code that breaks the rule throws instead of serving stale
+ * views; the tests turn it on (test/support/freezeRecords.ts).
+ */
+export const recordChecks = { freeze: false };
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}
+
+/**
  * In-memory store: maps plus two indexes (by parent, by subscription and type) for cheap lists.
  * Its transaction gives all-or-nothing by undo log, so a change refused half-way leaves no trace.
  */
@@ -18,6 +34,7 @@ export class MemoryStore implements ResourceStore {
   }
 
   put(resource: StoredResource): void {
+    if (recordChecks.freeze) deepFreeze(resource);
     const key = normaliseId(resource.id);
     const previous = this.resources.get(key);
     this.record(() => (previous ? this.put(previous) : this.delete(key)));
@@ -53,6 +70,7 @@ export class MemoryStore implements ResourceStore {
     const key = operation.name.toLowerCase();
     const previous = this.operations.get(key);
     this.record(() => (previous ? this.operations.set(key, previous) : this.operations.delete(key)));
+    if (recordChecks.freeze) deepFreeze(operation);
     this.operations.set(key, operation);
   }
 

@@ -1,0 +1,79 @@
+// The engine keeps each cluster's served view while its records stay the stored ones, and the
+// writer serializes a kept view once. Both rest on stored records never changing in place, which
+// the tests' frozen store enforces.
+import { beforeEach, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import { MockBackend } from "../../src/engine/backends/mock.js";
+import { Engine } from "../../src/engine/provisioner.js";
+import { encodeJson } from "../../src/http/encodedBodies.js";
+import { MemoryStore, recordChecks } from "../../src/store/memoryStore.js";
+import { silentLogger, systemClock } from "../../src/util.js";
+
+const SUB = "00000000-0000-0000-0000-000000000000";
+const caller = { principal: { id: "tester", type: "User" as const } };
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+let store: MemoryStore;
+let engine: Engine;
+beforeEach(() => {
+  store = new MemoryStore();
+  engine = new Engine(store, new MockBackend(), systemClock, silentLogger, loadConfig({}, {}));
+  store.put({ id: `/subscriptions/${SUB}/resourceGroups/rg`, type: "Microsoft.Resources/resourceGroups", parentKey: `/subscriptions/${SUB}`, subscriptionId: SUB, body: { name: "rg", location: "eastus", properties: { provisioningState: "Succeeded" } }, etag: "" });
+});
+
+async function createCluster(): Promise<void> {
+  engine.putCluster(SUB, "rg", "c1", { location: "eastus", properties: { dnsPrefix: "c1", agentPoolProfiles: [{ name: "system", count: 1, mode: "System" }] } }, caller);
+  await settled();
+}
+
+describe("stored records", () => {
+  it("are frozen in the tests, so a change in place throws", async () => {
+    expect(recordChecks.freeze).toBe(true);
+    await createCluster();
+    const cluster = engine.getCluster(SUB, "rg", "c1");
+    expect(Object.isFrozen(cluster.body.properties)).toBe(true);
+    expect(() => {
+      cluster.body.properties.kubernetesVersion = "0.0.0";
+    }).toThrow(TypeError);
+  });
+});
+
+describe("cluster views", () => {
+  it("are kept while the cluster and its pools are unchanged, and serialized once", async () => {
+    await createCluster();
+    const first = engine.clusterView(engine.getCluster(SUB, "rg", "c1"));
+    const second = engine.clusterView(engine.getCluster(SUB, "rg", "c1"));
+    expect(second).toBe(first);
+    const bytes = encodeJson(first);
+    expect(Buffer.isBuffer(bytes)).toBe(true);
+    expect(encodeJson(second)).toBe(bytes);
+    expect(JSON.parse(String(bytes))).toEqual(JSON.parse(JSON.stringify(first)));
+  });
+
+  it("follow a change of the cluster record", async () => {
+    await createCluster();
+    const before = engine.clusterView(engine.getCluster(SUB, "rg", "c1"));
+    engine.updateClusterTags(SUB, "rg", "c1", { team: "a" }, caller);
+    await settled();
+    const after = engine.clusterView(engine.getCluster(SUB, "rg", "c1"));
+    expect(after).not.toBe(before);
+    expect(after.tags).toEqual({ team: "a" });
+    expect(JSON.parse(String(encodeJson(after))).tags).toEqual({ team: "a" });
+  });
+
+  it("follow a change of one of the cluster's pools alone", async () => {
+    await createCluster();
+    const cluster = engine.getCluster(SUB, "rg", "c1");
+    const before = engine.clusterView(cluster);
+    engine.putPool(SUB, "rg", "c1", "system", { properties: { count: 3, mode: "System" } });
+    await settled();
+    engine.putPool(SUB, "rg", "c1", "user1", { properties: { count: 2, mode: "User" } });
+    await settled();
+    const after = engine.clusterView(engine.getCluster(SUB, "rg", "c1"));
+    expect(after).not.toBe(before);
+    expect(after.properties.agentPoolProfiles.map((p: { name: string; count: number }) => [p.name, p.count])).toEqual([
+      ["system", 3],
+      ["user1", 2],
+    ]);
+  });
+});
