@@ -5,12 +5,17 @@ import { badRequest } from "./errors.js";
 
 export const PAGE_SIZE = 100;
 
-export function page<T, U>(req: ArmRequest, items: readonly T[], view: (item: T) => U, pageSize = PAGE_SIZE): { value: U[]; nextLink?: string } {
+/** Items to page over: all of them, or a function that reads one range of them (a store query). */
+export type PageSource<T> = readonly T[] | ((offset: number, limit: number) => readonly T[]);
+
+export function page<T, U>(req: ArmRequest, items: PageSource<T>, view: (item: T) => U, pageSize = PAGE_SIZE): { value: U[]; nextLink?: string } {
   const token = req.query["$skipToken"] ?? req.query["$skiptoken"];
   const offset = token === undefined ? 0 : Number(token);
   if (!Number.isInteger(offset) || offset < 0) throw badRequest("InvalidSkipToken", `The $skipToken '${token}' is not valid.`, "$skipToken");
-  const value = items.slice(offset, offset + pageSize).map(view);
-  if (offset + pageSize >= items.length) return { value };
+  // One item more than the page says whether there is a next one.
+  const read = typeof items === "function" ? items(offset, pageSize + 1) : items.slice(offset, offset + pageSize + 1);
+  const value = read.slice(0, pageSize).map(view);
+  if (read.length <= pageSize) return { value };
   const query = new URLSearchParams({ ...req.query, $skipToken: String(offset + pageSize) });
   query.delete("$skiptoken");
   return { value, nextLink: `${req.baseUrl}${req.path}?${query.toString()}` };

@@ -49,13 +49,16 @@ export interface OperationSpec {
   result?: () => { status: number; body?: unknown };
 }
 
+/** Cluster views kept with their JSON (a few KiB each): the clusters being read now, not every cluster stored. */
+const VIEW_CACHE_LIMIT = 1024;
+
 const TRANSACTIONAL_METHODS = ["deleteResourceGroup", "putCluster", "updateClusterTags", "deleteCluster", "putPool", "deletePool", "runOperation", "cancelOperation"] as const;
 
 export class Engine {
   /** Operations whose work is still running, for cancellation. */
   private readonly running = new Map<string, { controller: AbortController; spec: OperationSpec }>();
-  /** The last view served of each cluster record, with the pool records it was made from. */
-  private readonly views = new WeakMap<StoredResource, { pools: StoredResource[]; view: Record<string, any> }>();
+  /** The views last served, by cluster record, with the pool records each was made from; the oldest are forgotten. */
+  private readonly views = new Map<StoredResource, { pools: StoredResource[]; view: Record<string, any> }>();
   /** Start, Stop, AbortLatestOperation, rotations, resets, RunCommand, access profiles. */
   readonly lifecycle: ClusterLifecycle;
 
@@ -125,10 +128,11 @@ export class Engine {
     return cluster;
   }
 
-  listClusters(subscriptionId: string, resourceGroup?: string): StoredResource[] {
-    if (resourceGroup === undefined) return this.store.listByType(subscriptionId, CLUSTER_TYPE);
+  /** The clusters of a subscription or resource group, as a page source: the store reads one range at a time. */
+  listClusters(subscriptionId: string, resourceGroup?: string): (offset: number, limit: number) => StoredResource[] {
+    if (resourceGroup === undefined) return (offset, limit) => this.store.listByType(subscriptionId, CLUSTER_TYPE, { offset, limit });
     const group = this.requireResourceGroup(subscriptionId, resourceGroup);
-    return this.store.children(group.id, CLUSTER_TYPE);
+    return (offset, limit) => this.store.children(group.id, CLUSTER_TYPE, { offset, limit });
   }
 
   /**
@@ -143,6 +147,7 @@ export class Engine {
     if (kept && kept.pools.length === pools.length && kept.pools.every((pool, i) => pool === pools[i])) return kept.view;
     const view = reusable(this.composeClusterView(cluster, pools));
     this.views.set(cluster, { pools, view });
+    if (this.views.size > VIEW_CACHE_LIMIT) this.views.delete(this.views.keys().next().value!);
     return view;
   }
 

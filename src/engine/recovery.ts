@@ -9,13 +9,12 @@
 // operation recorded on it or on one of its parents, so nothing reads "in progress" forever.
 import { ArmError } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
-import { normaliseId, type ResourceStore, type StoredResource } from "../store/store.js";
+import { normaliseId, SETTLED_STATES, type ResourceStore, type StoredResource } from "../store/store.js";
 import type { Clock, Logger } from "../util.js";
 import { CLUSTER_TYPE, POOL_TYPE, poolRef, RESOURCE_GROUP_TYPE, type Engine } from "./provisioner.js";
 
 const REAPPLY = new Set(["Create", "Update", "UpdateTags", "CreateAgentPool", "UpdateAgentPool"]);
 const REMOVE = new Set(["Delete", "DeleteAgentPool", "DeleteResourceGroup"]);
-const SETTLED_STATES = new Set(["Succeeded", "Failed", "Canceled"]);
 /** Resources whose writes do backend work; every other type is a record of the engine alone (sub-resources). */
 const BACKEND_TYPES = new Set([CLUSTER_TYPE, POOL_TYPE, RESOURCE_GROUP_TYPE].map((t) => t.toLowerCase()));
 
@@ -98,9 +97,9 @@ async function reapply(engine: Engine, store: ResourceStore, resources: StoredRe
  */
 async function settleStrandedStates(engine: Engine, store: ResourceStore, logger: Logger): Promise<number> {
   const depth = (r: StoredResource) => r.id.split("/").length;
-  const operations = store.listOperations(); // oldest first
+  let operations: OperationRecord[] | undefined; // oldest first; read when a resource needs them
   let settled = 0;
-  for (const resource of store.all().sort((a, b) => depth(a) - depth(b))) {
+  for (const resource of store.unsettled().sort((a, b) => depth(a) - depth(b))) {
     const current = store.get(resource.id);
     if (!current) continue; // removed with its parent
     const lock = current.activeOperation ? store.getOperation(current.activeOperation) : undefined;
@@ -115,7 +114,7 @@ async function settleStrandedStates(engine: Engine, store: ResourceStore, logger
     // delete its clusters). An operation that was never recorded leaves the latest earlier one,
     // whose outcome is the state before the unanswered request.
     const key = normaliseId(current.id);
-    const operation = lock ?? operations.findLast((op) => key === normaliseId(op.resourceId) || key.startsWith(`${normaliseId(op.resourceId)}/`));
+    const operation = lock ?? (operations ??= store.listOperations()).findLast((op) => key === normaliseId(op.resourceId) || key.startsWith(`${normaliseId(op.resourceId)}/`));
     if (operation?.status === "Succeeded" && planFor(operation, store.get(operation.resourceId)) === "remove") {
       store.transaction(() => engine.removeTree(operation.resourceId));
     } else if (!operation && state === "Deleting") {

@@ -324,7 +324,7 @@ export function write(res: ServerResponse, response: ArmResponse, headOnly: bool
     return;
   }
   const payload = encodeJson(response.body);
-  head.push("content-type", JSON_CONTENT_TYPE, "content-length", String(typeof payload === "string" ? Buffer.byteLength(payload) : payload.length));
+  head.push("content-type", JSON_CONTENT_TYPE, "content-length", String(Buffer.byteLength(payload)));
   res.writeHead(response.status, head);
   res.end(headOnly ? undefined : payload);
 }

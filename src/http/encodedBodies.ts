@@ -1,8 +1,8 @@
 // Response bodies served again and again unchanged (a cluster's view until the cluster or one of its
 // pools changes) are serialized once. Only objects marked reusable are cached: marking them is a
 // promise that they are never changed afterwards (they are frozen), and the cache holds them weakly,
-// so a view the engine drops takes its bytes with it.
-const encoded = new WeakMap<object, Buffer | null>();
+// so a view the engine drops takes its JSON with it.
+const encoded = new WeakMap<object, string | null>();
 
 /** Freezes a response body and marks it as served many times: its JSON is kept once made. */
 export function reusable<T extends object>(body: T): T {
@@ -10,15 +10,29 @@ export function reusable<T extends object>(body: T): T {
   return body;
 }
 
-/** The body's JSON: the kept bytes of a reusable body, else a fresh string. */
-export function encodeJson(body: unknown): Buffer | string {
-  if (typeof body !== "object" || body === null) return JSON.stringify(body);
+function keptJson(body: object): string | undefined {
   const kept = encoded.get(body);
-  if (kept) return kept;
-  if (kept === null) {
-    const bytes = Buffer.from(JSON.stringify(body));
-    encoded.set(body, bytes);
-    return bytes;
+  if (kept !== null) return kept;
+  const json = JSON.stringify(body);
+  encoded.set(body, json);
+  return json;
+}
+
+/** The body's JSON. A reusable body's is made once; a list page splices in the kept JSON of its items. */
+export function encodeJson(body: unknown): string {
+  if (typeof body !== "object" || body === null) return JSON.stringify(body);
+  const kept = keptJson(body);
+  if (kept !== undefined) return kept;
+  if (isListPage(body)) {
+    const items = body.value.map((item) => (typeof item === "object" && item !== null && keptJson(item)) || JSON.stringify(item));
+    const nextLink = body.nextLink === undefined ? "" : `,"nextLink":${JSON.stringify(body.nextLink)}`;
+    return `{"value":[${items.join(",")}]${nextLink}}`;
   }
   return JSON.stringify(body);
+}
+
+/** ARM's list page, {value, nextLink?}, and nothing else. */
+function isListPage(body: object): body is { value: unknown[]; nextLink?: string } {
+  const keys = Object.keys(body);
+  return Array.isArray((body as { value?: unknown }).value) && keys.every((key) => key === "value" || key === "nextLink");
 }

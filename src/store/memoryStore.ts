@@ -1,21 +1,5 @@
 import type { OperationRecord } from "../arm/lro.js";
-import { normaliseId, type ResourceStore, type StoredResource } from "./store.js";
-
-/**
- * Stored records are never changed in place: a change stores a new record (the engine keeps views
- * made from a record for as long as the record is the stored one). With this on, the store
- * deep-freezes what it is given, so code that breaks the rule throws instead of serving stale
- * views; the tests turn it on (test/support/freezeRecords.ts).
- */
-export const recordChecks = { freeze: false };
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-  }
-  return value;
-}
+import { deepFreeze, isUnsettled, normaliseId, recordChecks, type Range, type ResourceStore, type StoredResource } from "./store.js";
 
 /**
  * In-memory store: maps plus two indexes (by parent, by subscription and type) for cheap lists.
@@ -39,6 +23,9 @@ export class MemoryStore implements ResourceStore {
     const previous = this.resources.get(key);
     this.record(() => (previous ? this.put(previous) : this.delete(key)));
     this.resources.set(key, resource);
+    // Most puts store a new version of a record: it is indexed already, under the same keys.
+    if (previous && previous.parentKey === resource.parentKey && previous.subscriptionId === resource.subscriptionId && previous.type === resource.type) return;
+    if (previous) this.unindex(key, previous);
     index(this.byParent, resource.parentKey, key);
     index(this.byType, typeKey(resource.subscriptionId, resource.type), key);
   }
@@ -49,17 +36,21 @@ export class MemoryStore implements ResourceStore {
     if (!existing) return false;
     this.record(() => this.put(existing));
     this.resources.delete(key);
-    this.byParent.get(existing.parentKey)?.delete(key);
-    this.byType.get(typeKey(existing.subscriptionId, existing.type))?.delete(key);
+    this.unindex(key, existing);
     return true;
   }
 
-  children<T>(parentId: string, type?: string): StoredResource<T>[] {
-    return this.collect<T>(this.byParent.get(normaliseId(parentId)), type);
+  private unindex(key: string, resource: StoredResource): void {
+    this.byParent.get(resource.parentKey)?.delete(key);
+    this.byType.get(typeKey(resource.subscriptionId, resource.type))?.delete(key);
   }
 
-  listByType<T>(subscriptionId: string, type: string): StoredResource<T>[] {
-    return this.collect<T>(this.byType.get(typeKey(subscriptionId, type)));
+  children<T>(parentId: string, type?: string, range?: Range): StoredResource<T>[] {
+    return this.collect<T>(this.byParent.get(normaliseId(parentId)), type, range);
+  }
+
+  listByType<T>(subscriptionId: string, type: string, range?: Range): StoredResource<T>[] {
+    return this.collect<T>(this.byType.get(typeKey(subscriptionId, type)), undefined, range);
   }
 
   getOperation(id: string): OperationRecord | undefined {
@@ -80,6 +71,10 @@ export class MemoryStore implements ResourceStore {
 
   listLocked(): StoredResource[] {
     return [...this.resources.values()].filter((r) => r.activeOperation);
+  }
+
+  unsettled(): StoredResource[] {
+    return [...this.resources.values()].filter(isUnsettled);
   }
 
   all(): StoredResource[] {
@@ -121,11 +116,17 @@ export class MemoryStore implements ResourceStore {
     this.undo?.push(step);
   }
 
-  private collect<T>(keys: Set<string> | undefined, type?: string): StoredResource<T>[] {
+  private collect<T>(keys: Set<string> | undefined, type?: string, range?: Range): StoredResource<T>[] {
     const out: StoredResource<T>[] = [];
+    const wanted = type?.toLowerCase();
+    let skip = range?.offset ?? 0;
+    const limit = range?.limit ?? Infinity;
     for (const key of keys ?? []) {
+      if (out.length >= limit) break;
       const resource = this.resources.get(key);
-      if (resource && (!type || resource.type.toLowerCase() === type.toLowerCase())) out.push(resource);
+      if (!resource || (wanted && resource.type.toLowerCase() !== wanted)) continue;
+      if (skip > 0) skip--;
+      else out.push(resource);
     }
     return out;
   }

@@ -1,10 +1,10 @@
 // A durable store on SQLite (better-sqlite3, WAL). Every change is committed before the call
-// returns, so what a client saw acknowledged survives a crash; reads are served from an in-memory
-// copy loaded at open, so durability costs writes, not reads.
+// returns, so what a client saw acknowledged survives a crash. The database is the only full copy of
+// the state: reads go to it, through bounded caches of the records last read or written, so memory
+// stays flat however many clusters are stored and a start reads nothing it does not need.
 import Database from "better-sqlite3";
 import type { OperationRecord } from "../arm/lro.js";
-import { MemoryStore } from "./memoryStore.js";
-import { normaliseId, type ResourceStore, type StoredResource } from "./store.js";
+import { deepFreeze, normaliseId, recordChecks, type Range, type ResourceStore, type StoredResource } from "./store.js";
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many have run. */
 const MIGRATIONS: string[] = [
@@ -23,13 +23,61 @@ const MIGRATIONS: string[] = [
    CREATE TABLE operations (key TEXT PRIMARY KEY, status TEXT NOT NULL, body TEXT NOT NULL);
    CREATE INDEX operations_by_status ON operations (status);
    CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // Reads on demand: lists by subscription and type, and what a restart must settle, without a scan.
+  `CREATE INDEX resources_by_type ON resources (subscription_id COLLATE NOCASE, type COLLATE NOCASE, seq);
+   CREATE INDEX resources_unsettled ON resources (seq) WHERE ${unsettledCondition()};`,
 ];
+
+/** The SQL form of store.ts's isUnsettled (the partial index and its query must use the same words). */
+function unsettledCondition(): string {
+  const state = "json_extract(body, '$.properties.provisioningState')";
+  return `active_operation IS NOT NULL OR (json_type(body, '$.properties.provisioningState') = 'text' AND ${state} NOT IN ('Succeeded', 'Failed', 'Canceled'))`;
+}
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** Records kept parsed in memory: the hot ones. A cluster with its pools is about five records. */
+const RECORD_CACHE_LIMIT = 4096;
+const OPERATION_CACHE_LIMIT = 1024;
+
+const RESOURCE_COLUMNS = "key, id, type, parent_key, subscription_id, etag, active_operation, body";
+
+interface ResourceRow {
+  key: string;
+  id: string;
+  type: string;
+  parent_key: string;
+  subscription_id: string;
+  etag: string;
+  active_operation: string | null;
+  body: string;
+}
+
+/** A bounded map that forgets its oldest entries. `null` records a key known to be absent, so a repeated miss costs no query. */
+class BoundedCache<V> {
+  private readonly entries = new Map<string, V | null>();
+
+  constructor(private readonly limit: number) {}
+
+  get(key: string): V | null | undefined {
+    return this.entries.get(key);
+  }
+
+  set(key: string, value: V | null): void {
+    this.entries.delete(key); // re-inserted at the end: the newest entry
+    this.entries.set(key, value);
+    if (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
 export class SqliteStore implements ResourceStore {
   private readonly db: Database.Database;
-  private cache = new MemoryStore();
+  private readonly records = new BoundedCache<StoredResource>(RECORD_CACHE_LIMIT);
+  private readonly operations = new BoundedCache<OperationRecord>(OPERATION_CACHE_LIMIT);
   private readonly statements;
   private seq = 0;
   private depth = 0;
@@ -37,11 +85,11 @@ export class SqliteStore implements ResourceStore {
   constructor(readonly file: string) {
     this.db = new Database(file);
     try {
-      // One emulator per data folder: every process keeps its own copy of the state in memory, so a
-      // second one on the same file would serve stale reads and overwrite the first one's changes.
-      // EXCLUSIVE keeps the lock from the first access until close (the kernel drops it when the
-      // process dies), and with it WAL needs no shared-memory file. A second process waits a moment
-      // (a previous instance may still be closing), then fails with SQLITE_BUSY.
+      // One emulator per data folder: a second process on the same file would overwrite the first
+      // one's changes under its caches. EXCLUSIVE keeps the lock from the first access until close
+      // (the kernel drops it when the process dies), and with it WAL needs no shared-memory file. A
+      // second process waits a moment (a previous instance may still be closing), then fails with
+      // SQLITE_BUSY.
       this.db.pragma("busy_timeout = 1000");
       this.db.pragma("locking_mode = EXCLUSIVE");
       this.db.pragma("journal_mode = WAL");
@@ -58,6 +106,7 @@ export class SqliteStore implements ResourceStore {
       throw error;
     }
     this.statements = {
+      // An update keeps the row's seq: lists stay in creation order.
       upsert: this.db.prepare(
         `INSERT INTO resources (key, seq, id, type, parent_key, subscription_id, etag, active_operation, body)
          VALUES (@key, @seq, @id, @type, @parentKey, @subscriptionId, @etag, @activeOperation, @body)
@@ -65,15 +114,30 @@ export class SqliteStore implements ResourceStore {
            subscription_id = excluded.subscription_id, etag = excluded.etag,
            active_operation = excluded.active_operation, body = excluded.body`,
       ),
-      seqOf: this.db.prepare("SELECT seq FROM resources WHERE key = ?"),
+      get: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE key = ?`),
       remove: this.db.prepare("DELETE FROM resources WHERE key = ?"),
+      children: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE parent_key = ? ORDER BY seq LIMIT ? OFFSET ?`),
+      childrenOfType: this.db.prepare(
+        `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE parent_key = ? AND type = ? COLLATE NOCASE ORDER BY seq LIMIT ? OFFSET ?`,
+      ),
+      byType: this.db.prepare(
+        `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE subscription_id = ? COLLATE NOCASE AND type = ? COLLATE NOCASE ORDER BY seq LIMIT ? OFFSET ?`,
+      ),
+      locked: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE active_operation IS NOT NULL ORDER BY seq`),
+      unsettled: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${unsettledCondition()} ORDER BY seq`),
+      all: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources ORDER BY seq`),
+      maxSeq: this.db.prepare("SELECT coalesce(max(seq), 0) FROM resources").pluck(),
+      getOperation: this.db.prepare("SELECT body FROM operations WHERE key = ?").pluck(),
       putOperation: this.db.prepare(
         "INSERT INTO operations (key, status, body) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET status = excluded.status, body = excluded.body",
       ),
+      // rowid order is creation order (an upsert keeps the rowid): listOperations() lists oldest first.
+      operations: this.db.prepare("SELECT key, body FROM operations ORDER BY rowid"),
+      operationsWithStatus: this.db.prepare("SELECT key, body FROM operations WHERE status = ? ORDER BY rowid"),
       getSetting: this.db.prepare("SELECT value FROM settings WHERE name = ?"),
       putSetting: this.db.prepare("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
     };
-    this.load();
+    this.seq = this.statements.maxSeq.get() as number;
   }
 
   private migrate(): void {
@@ -89,36 +153,45 @@ export class SqliteStore implements ResourceStore {
     }
   }
 
-  private load(): void {
-    const rows = this.db.prepare("SELECT * FROM resources ORDER BY seq").all() as any[];
-    for (const row of rows) {
-      this.cache.put({
-        id: row.id,
-        type: row.type,
-        parentKey: row.parent_key,
-        subscriptionId: row.subscription_id,
-        etag: row.etag,
-        activeOperation: row.active_operation ?? undefined,
-        body: JSON.parse(row.body),
-      });
-      this.seq = Math.max(this.seq, row.seq);
-    }
-    // rowid order is creation order (an upsert keeps the rowid): listOperations() lists oldest first.
-    for (const row of this.db.prepare("SELECT body FROM operations ORDER BY rowid").all() as { body: string }[]) {
-      this.cache.putOperation(JSON.parse(row.body));
-    }
+  /** The record a row holds: the cached one when it is cached (the cache is never older than the database). */
+  private fromRow(row: ResourceRow): StoredResource {
+    const cached = this.records.get(row.key);
+    if (cached) return cached;
+    const record: StoredResource = {
+      id: row.id,
+      type: row.type,
+      parentKey: row.parent_key,
+      subscriptionId: row.subscription_id,
+      etag: row.etag,
+      activeOperation: row.active_operation ?? undefined,
+      body: JSON.parse(row.body),
+    };
+    if (recordChecks.freeze) deepFreeze(record);
+    this.records.set(row.key, record);
+    return record;
+  }
+
+  private rows(statement: Database.Statement, ...params: unknown[]): StoredResource[] {
+    return (statement.all(...params) as ResourceRow[]).map((row) => this.fromRow(row));
   }
 
   get<T>(id: string): StoredResource<T> | undefined {
-    return this.cache.get<T>(id);
+    const key = normaliseId(id);
+    const cached = this.records.get(key);
+    if (cached !== undefined) return cached ?? undefined;
+    const row = this.statements.get.get(key) as ResourceRow | undefined;
+    if (!row) {
+      this.records.set(key, null);
+      return undefined;
+    }
+    return this.fromRow(row);
   }
 
   put(resource: StoredResource): void {
     const key = normaliseId(resource.id);
-    const existing = this.statements.seqOf.get(key) as { seq: number } | undefined;
     this.statements.upsert.run({
       key,
-      seq: existing?.seq ?? ++this.seq,
+      seq: ++this.seq, // ignored by an update
       id: resource.id,
       type: resource.type,
       parentKey: resource.parentKey,
@@ -127,61 +200,73 @@ export class SqliteStore implements ResourceStore {
       activeOperation: resource.activeOperation ?? null,
       body: JSON.stringify(resource.body),
     });
-    this.cache.put(resource);
+    if (recordChecks.freeze) deepFreeze(resource);
+    this.records.set(key, resource);
   }
 
   delete(id: string): boolean {
-    const removed = this.statements.remove.run(normaliseId(id)).changes > 0;
-    this.cache.delete(id);
+    const key = normaliseId(id);
+    const removed = this.statements.remove.run(key).changes > 0;
+    this.records.set(key, null);
     return removed;
   }
 
-  children<T>(parentId: string, type?: string): StoredResource<T>[] {
-    return this.cache.children<T>(parentId, type);
+  children<T>(parentId: string, type?: string, range?: Range): StoredResource<T>[] {
+    const [limit, offset] = [range?.limit ?? -1, range?.offset ?? 0];
+    const parentKey = normaliseId(parentId);
+    return type ? this.rows(this.statements.childrenOfType, parentKey, type, limit, offset) : this.rows(this.statements.children, parentKey, limit, offset);
   }
 
-  listByType<T>(subscriptionId: string, type: string): StoredResource<T>[] {
-    return this.cache.listByType<T>(subscriptionId, type);
+  listByType<T>(subscriptionId: string, type: string, range?: Range): StoredResource<T>[] {
+    return this.rows(this.statements.byType, subscriptionId, type, range?.limit ?? -1, range?.offset ?? 0);
   }
 
   getOperation(id: string): OperationRecord | undefined {
-    return this.cache.getOperation(id);
+    const key = id.toLowerCase();
+    const cached = this.operations.get(key);
+    if (cached !== undefined) return cached ?? undefined;
+    const body = this.statements.getOperation.get(key) as string | undefined;
+    const operation: OperationRecord | null = body ? JSON.parse(body) : null;
+    if (recordChecks.freeze) deepFreeze(operation);
+    this.operations.set(key, operation);
+    return operation ?? undefined;
   }
 
   putOperation(operation: OperationRecord): void {
-    this.statements.putOperation.run(operation.name.toLowerCase(), operation.status, JSON.stringify(operation));
-    this.cache.putOperation(operation);
+    const key = operation.name.toLowerCase();
+    this.statements.putOperation.run(key, operation.status, JSON.stringify(operation));
+    if (recordChecks.freeze) deepFreeze(operation);
+    this.operations.set(key, operation);
   }
 
   listOperations(status?: OperationRecord["status"]): OperationRecord[] {
-    return this.cache.listOperations(status);
+    const rows = (status ? this.statements.operationsWithStatus.all(status) : this.statements.operations.all()) as { key: string; body: string }[];
+    return rows.map((row) => this.operations.get(row.key) ?? JSON.parse(row.body));
   }
 
   listLocked(): StoredResource[] {
-    return this.cache.listLocked();
+    return this.rows(this.statements.locked);
+  }
+
+  unsettled(): StoredResource[] {
+    return this.rows(this.statements.unsettled);
   }
 
   all(): StoredResource[] {
-    return this.cache.all();
+    return this.rows(this.statements.all);
   }
 
   /** Runs fn as one transaction: all of its changes are committed together, or none. */
   transaction<T>(fn: () => T): T {
-    // Nested calls join the outer transaction. A refusal thrown by fn (a 409, a 400) rolls back the
-    // database and, through the cache's own undo log, the cache: no reload for every refused write.
-    // Should the COMMIT itself fail (a full disk), the cache has already kept the changes: it is
-    // rebuilt from the database then.
+    // Nested calls join the outer transaction. A refusal thrown by fn (a 409, a 400) rolls the
+    // database back; the caches may hold what it wrote, so they are emptied and what is needed is
+    // read again (a refused write is rare next to reads; an undo log per change would cost every write).
     if (this.depth > 0) return fn();
     this.depth++;
-    let cacheKept = false;
     try {
-      return this.db.transaction(() => {
-        const result = this.cache.transaction(fn);
-        cacheKept = true;
-        return result;
-      })();
+      return this.db.transaction(fn)();
     } catch (error) {
-      if (cacheKept) this.reloadCache();
+      this.forgetCached();
       throw error;
     } finally {
       this.depth--;
@@ -198,15 +283,15 @@ export class SqliteStore implements ResourceStore {
 
   clear(): void {
     this.transaction(() => this.db.exec("DELETE FROM resources; DELETE FROM operations;"));
-    this.reloadCache();
+    this.forgetCached();
   }
 
   close(): void {
     this.db.close();
   }
 
-  private reloadCache(): void {
-    this.cache = new MemoryStore();
-    this.load();
+  private forgetCached(): void {
+    this.records.clear();
+    this.operations.clear();
   }
 }

@@ -22,16 +22,21 @@ export interface ResourceStore {
   get<T = any>(id: string): StoredResource<T> | undefined;
   put(resource: StoredResource): void;
   delete(id: string): boolean;
-  /** Direct children of a resource (or of a resource group), optionally of one type, in insertion order. */
-  children<T = any>(parentId: string, type?: string): StoredResource<T>[];
-  /** Every resource of a type in a subscription, in insertion order. */
-  listByType<T = any>(subscriptionId: string, type: string): StoredResource<T>[];
+  /** Direct children of a resource (or of a resource group), optionally of one type, in insertion order; optionally one range of them. */
+  children<T = any>(parentId: string, type?: string, range?: Range): StoredResource<T>[];
+  /** Every resource of a type in a subscription, in insertion order; optionally one range of them. */
+  listByType<T = any>(subscriptionId: string, type: string, range?: Range): StoredResource<T>[];
   getOperation(id: string): OperationRecord | undefined;
   putOperation(operation: OperationRecord): void;
   listOperations(status?: OperationRecord["status"]): OperationRecord[];
   /** Resources locked by an operation (activeOperation set): what a restart must settle. */
   listLocked(): StoredResource[];
-  /** Every resource, in insertion order (what a restart sweeps for states no operation will settle). */
+  /**
+   * What a restart sweeps for states no operation will settle: resources locked by an operation, and
+   * resources whose body's properties.provisioningState is not Succeeded, Failed or Canceled.
+   */
+  unsettled(): StoredResource[];
+  /** Every resource, in insertion order. */
   all(): StoredResource[];
   /** Runs fn so that all of its changes are kept together, or none of them (a thrown error rolls back). */
   transaction<T>(fn: () => T): T;
@@ -43,4 +48,34 @@ export interface ResourceStore {
   close(): void;
 }
 
+/** A slice of a list, in list order: what one page of an ARM list needs. */
+export interface Range {
+  offset: number;
+  limit: number;
+}
+
 export const normaliseId = (id: string): string => id.toLowerCase();
+
+/** The provisioning states no operation moves on from. */
+export const SETTLED_STATES: ReadonlySet<string> = new Set(["Succeeded", "Failed", "Canceled"]);
+
+export const isUnsettled = (resource: StoredResource): boolean => {
+  const state = resource.body?.properties?.provisioningState;
+  return !!resource.activeOperation || (typeof state === "string" && !SETTLED_STATES.has(state));
+};
+
+/**
+ * Stored records are never changed in place: a change stores a new record (the engine keeps views
+ * made from a record for as long as the record is the stored one). With this on, the stores
+ * deep-freeze what they are given and what they read, so code that breaks the rule throws instead
+ * of serving stale views; the tests turn it on (test/support/freezeRecords.ts).
+ */
+export const recordChecks = { freeze: false };
+
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}

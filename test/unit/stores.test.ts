@@ -1,0 +1,136 @@
+// The ResourceStore contract, held by both stores: the memory store and the SQLite store, which
+// keeps only a bounded cache in memory and reads the rest from its database on demand.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { newOperation } from "../../src/arm/lro.js";
+import { MemoryStore } from "../../src/store/memoryStore.js";
+import { SqliteStore } from "../../src/store/sqliteStore.js";
+import type { ResourceStore, StoredResource } from "../../src/store/store.js";
+
+const SUB = "00000000-0000-0000-0000-0000000000AA";
+const GROUP = `/subscriptions/${SUB}/resourceGroups/rg`;
+const CLUSTER_TYPE = "Microsoft.ContainerService/managedClusters";
+const POOL_TYPE = "Microsoft.ContainerService/managedClusters/agentPools";
+
+const cluster = (name: string, state = "Succeeded", activeOperation?: string): StoredResource => ({
+  id: `${GROUP}/providers/Microsoft.ContainerService/managedClusters/${name}`,
+  type: CLUSTER_TYPE,
+  parentKey: GROUP.toLowerCase(),
+  subscriptionId: SUB,
+  body: { name, properties: { provisioningState: state } },
+  etag: `etag-${name}`,
+  activeOperation,
+});
+const pool = (clusterName: string, name: string): StoredResource => ({
+  id: `${cluster(clusterName).id}/agentPools/${name}`,
+  type: POOL_TYPE,
+  parentKey: cluster(clusterName).id.toLowerCase(),
+  subscriptionId: SUB,
+  body: { name, properties: { count: 1, provisioningState: "Succeeded" } },
+  etag: "",
+});
+const names = (records: StoredResource[]) => records.map((r) => r.body.name);
+
+const folders: string[] = [];
+const open: ResourceStore[] = [];
+afterEach(() => {
+  for (const store of open.splice(0)) store.close();
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+});
+
+function sqliteFile(): string {
+  const folder = mkdtempSync(join(tmpdir(), "aks-store-"));
+  folders.push(folder);
+  return join(folder, "aks-emulator.db");
+}
+
+const kinds: [string, () => ResourceStore][] = [
+  ["memory", () => new MemoryStore()],
+  ["sqlite", () => new SqliteStore(sqliteFile())],
+];
+
+describe.each(kinds)("the %s store", (_kind, make) => {
+  const fresh = () => {
+    const store = make();
+    open.push(store);
+    return store;
+  };
+
+  it("reads by id in any casing, and forgets what it deletes", () => {
+    const store = fresh();
+    store.put(cluster("Alpha"));
+    expect(store.get(cluster("Alpha").id.toUpperCase())?.body.name).toBe("Alpha");
+    expect(store.delete(cluster("alpha").id)).toBe(true);
+    expect(store.get(cluster("Alpha").id)).toBeUndefined();
+    expect(store.delete(cluster("alpha").id)).toBe(false);
+  });
+
+  it("lists children and types in creation order, an update keeping its place, one range at a time", () => {
+    const store = fresh();
+    for (const name of ["c1", "c2", "c3", "c4"]) store.put(cluster(name));
+    store.put(pool("c1", "p1"));
+    store.put(cluster("c2", "Updating")); // an update: c2 stays second
+    expect(names(store.children(GROUP, CLUSTER_TYPE))).toEqual(["c1", "c2", "c3", "c4"]);
+    expect(names(store.children(GROUP.toUpperCase(), CLUSTER_TYPE.toLowerCase(), { offset: 1, limit: 2 }))).toEqual(["c2", "c3"]);
+    expect(names(store.listByType(SUB.toLowerCase(), CLUSTER_TYPE.toUpperCase(), { offset: 3, limit: 10 }))).toEqual(["c4"]);
+    expect(names(store.children(cluster("c1").id))).toEqual(["p1"]);
+    expect(store.children(GROUP, CLUSTER_TYPE)[1].body.properties.provisioningState).toBe("Updating");
+  });
+
+  it("rolls a refused transaction back whole", () => {
+    const store = fresh();
+    store.put(cluster("keep"));
+    store.put(cluster("gone"));
+    const operation = newOperation({ subscriptionId: SUB, location: "eastus", provider: "Microsoft.ContainerService", resourceId: cluster("keep").id, action: "Update" }, new Date());
+    expect(() =>
+      store.transaction(() => {
+        store.put(cluster("keep", "Updating", operation.name));
+        store.delete(cluster("gone").id);
+        store.put(cluster("new"));
+        store.putOperation(operation);
+        throw new Error("refused");
+      }),
+    ).toThrow("refused");
+    expect(store.get(cluster("keep").id)?.body.properties.provisioningState).toBe("Succeeded");
+    expect(store.get(cluster("gone").id)?.body.name).toBe("gone");
+    expect(store.get(cluster("new").id)).toBeUndefined();
+    expect(store.getOperation(operation.name)).toBeUndefined();
+    expect(names(store.children(GROUP))).toEqual(["keep", "gone"]);
+  });
+
+  it("finds what a restart must settle: locked resources and transitional states", () => {
+    const store = fresh();
+    store.put(cluster("done"));
+    store.put(cluster("creating", "Creating"));
+    store.put(cluster("locked", "Succeeded", "op-1"));
+    store.put(cluster("failed", "Failed"));
+    store.put({ ...pool("done", "p"), body: { name: "p", properties: { provisioningState: 3 } } }); // not a state at all
+    expect(names(store.unsettled()).sort()).toEqual(["creating", "locked"]);
+    expect(names(store.listLocked())).toEqual(["locked"]);
+  });
+});
+
+describe("the sqlite store", () => {
+  it("serves more records than it caches, and keeps them and their order across a reopen", () => {
+    const file = sqliteFile();
+    const count = 5_000; // more than its record cache holds
+    let store = new SqliteStore(file);
+    store.transaction(() => {
+      for (let i = 0; i < count; i++) store.put(cluster(`c${i}`));
+    });
+    for (let i = 0; i < count; i += 997) expect(store.get<{ name: string }>(cluster(`c${i}`).id)?.body.name).toBe(`c${i}`);
+    expect(store.listByType(SUB, CLUSTER_TYPE)).toHaveLength(count);
+    store.close();
+
+    store = new SqliteStore(file);
+    open.push(store);
+    store.put(cluster("after-reopen"));
+    store.put(cluster("c0", "Updating"));
+    const listed = names(store.listByType(SUB, CLUSTER_TYPE, { offset: count - 2, limit: 5 }));
+    expect(listed).toEqual([`c${count - 2}`, `c${count - 1}`, "after-reopen"]);
+    expect(store.get<{ properties: { provisioningState: string } }>(cluster("c0").id)?.body.properties.provisioningState).toBe("Updating");
+    expect(names(store.unsettled())).toEqual(["c0"]);
+  });
+});
