@@ -57,6 +57,8 @@ const TRANSACTIONAL_METHODS = ["deleteResourceGroup", "putCluster", "updateClust
 export class Engine {
   /** Operations whose work is still running, for cancellation. */
   private readonly running = new Map<string, { controller: AbortController; spec: OperationSpec }>();
+  /** The operation whose end is being recorded (see settle). */
+  private settling: string | undefined;
   /** The views last served, by cluster record, with the pool records each was made from; the oldest are forgotten. */
   private readonly views = new Map<StoredResource, { pools: StoredResource[]; view: Record<string, any> }>();
   /** Start, Stop, AbortLatestOperation, rotations, resets, RunCommand, access profiles. */
@@ -367,7 +369,8 @@ export class Engine {
     const properties = { ...resource.body.properties, provisioningState: state };
     if (error && resource.type === CLUSTER_TYPE) properties.status = { provisioningError: { code: errorCode(error), message: error.message } };
     else if (resource.type === CLUSTER_TYPE) delete properties.status;
-    this.store.put({ ...resource, body: { ...resource.body, properties } });
+    const activeOperation = resource.activeOperation !== undefined && resource.activeOperation === this.settling ? undefined : resource.activeOperation;
+    this.store.put({ ...resource, activeOperation, body: { ...resource.body, properties } });
   }
 
   /** Deletes a resource and everything below it. */
@@ -431,13 +434,13 @@ export class Engine {
     work.then(
       () =>
         end(() => {
-          if (this.settle(operation.name, "Succeeded")) spec.onSuccess();
+          this.settle(operation.name, "Succeeded", undefined, spec.onSuccess);
         }),
       (error: Error) => {
         if (controller.signal.aborted) return; // cancelled: already settled as Canceled
         this.logger.warn(`operation ${operation.name} (${spec.action} ${operation.resourceId}) failed: ${error.message}`);
         end(() => {
-          if (this.settle(operation.name, "Failed", error)) spec.onFailure(error);
+          this.settle(operation.name, "Failed", error, () => spec.onFailure(error));
         });
       },
     );
@@ -475,8 +478,12 @@ export class Engine {
     this.store.clear();
   }
 
-  /** Ends an operation once: returns false when it had already ended (e.g. cancelled first). */
-  private settle(name: string, status: "Succeeded" | "Failed" | "Canceled", error?: Error): boolean {
+  /**
+   * Ends an operation once: returns false when it had already ended (e.g. cancelled first). Its
+   * effects on the resources run after the operation reads ended; a state they set on a resource
+   * the operation locked releases the lock in the same write (setState), the rest are released here.
+   */
+  private settle(name: string, status: "Succeeded" | "Failed" | "Canceled", error?: Error, effects?: () => void): boolean {
     const entry = this.running.get(name);
     const operation = this.store.getOperation(name);
     if (!entry || !operation || operation.status !== "InProgress") return false;
@@ -485,6 +492,14 @@ export class Engine {
     if (error) done.error = { code: errorCode(error), message: error.message };
     if (status === "Succeeded" && entry.spec.result) done.result = entry.spec.result();
     this.store.putOperation(done);
+    if (effects) {
+      this.settling = name;
+      try {
+        effects();
+      } finally {
+        this.settling = undefined;
+      }
+    }
     for (const lock of entry.spec.locks) {
       const current = this.store.get(lock.id);
       if (current?.activeOperation === name) this.store.put({ ...current, activeOperation: undefined });
