@@ -11,7 +11,12 @@ import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
 import { RouteIndex, splitPath } from "../../src/api/routeIndex.js";
 import { SpecRegistry } from "../../src/api/spec.js";
+import { loadConfig } from "../../src/config.js";
+import { MockBackend } from "../../src/engine/backends/mock.js";
+import { Engine, RESOURCE_GROUP_TYPE } from "../../src/engine/provisioner.js";
 import { projectRoot } from "../../src/paths.js";
+import { MemoryStore } from "../../src/store/memoryStore.js";
+import { silentLogger, systemClock } from "../../src/util.js";
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
@@ -229,7 +234,31 @@ async function microbenchmark(): Promise<Record<string, number>> {
     out[name] = n / ((performance.now() - started) / 1000);
     console.log(`  ${name}: ${out[name].toFixed(0)} ops/s`);
   }
+  out["engine: create cluster, no HTTP"] = await engineCreates();
+  console.log(`  engine: create cluster, no HTTP: ${out["engine: create cluster, no HTTP"].toFixed(0)} ops/s`);
   return out;
+}
+
+/**
+ * What a PUT create costs below HTTP: the engine's create with its records stored (memory store) and
+ * its operation settled, as the PUT scenario runs it (every create a new cluster, so the heap grows).
+ */
+async function engineCreates(): Promise<number> {
+  const store = new MemoryStore();
+  const engine = new Engine(store, new MockBackend(), systemClock, silentLogger, loadConfig({}, {}));
+  store.put({ id: `/subscriptions/${SUB}/resourceGroups/rg`, type: RESOURCE_GROUP_TYPE, parentKey: `/subscriptions/${SUB}`.toLowerCase(), subscriptionId: SUB, body: { name: "rg", location: "eastus", properties: { provisioningState: "Succeeded" } }, etag: "" });
+  const caller = { principal: { id: "bench", type: "User" as const } };
+  const text = clusterBody(1);
+  let created = 0;
+  const batch = async (size: number) => {
+    for (let i = 0; i < size; i++) engine.putCluster(SUB, "rg", `e${created++}`, JSON.parse(text), caller);
+    await new Promise((resolve) => setImmediate(resolve)); // the operations settle
+  };
+  await batch(2000); // warm up
+  const started = performance.now();
+  const before = created;
+  while (performance.now() - started < DURATION_S * 1000) await batch(100);
+  return (created - before) / ((performance.now() - started) / 1000);
 }
 
 async function main(): Promise<void> {
@@ -293,8 +322,16 @@ async function main(): Promise<void> {
   await expectStatus(call(big, "GET", `${clusterPath("big", "c0")}?api-version=${AKS}`), 200);
   const bigRss = rssMiB(big.process.pid!);
   await stop(big);
+  // The same state in the memory store (no data folder), which keeps every record parsed.
+  const inMemory = await startEmulator();
+  await fill(inMemory, BIG_STORE_CLUSTERS, POOLS_PER_CLUSTER);
+  await expectStatus(call(inMemory, "GET", `${clusterPath("big", "c0")}?api-version=${AKS}`), 200);
+  const memoryStoreRss = rssMiB(inMemory.process.pid!);
+  await stop(inMemory);
   console.log(`  start to first 200: ${median(emptyStarts).toFixed(0)} ms empty, ${median(bigStarts).toFixed(0)} ms with ${BIG_STORE_CLUSTERS} clusters`);
-  console.log(`  RSS: ${idleRss.toFixed(0)} MiB idle, ${bigRss.toFixed(0)} MiB with ${BIG_STORE_CLUSTERS} clusters and ${BIG_STORE_CLUSTERS * POOLS_PER_CLUSTER} pools`);
+  console.log(
+    `  RSS: ${idleRss.toFixed(0)} MiB idle, ${bigRss.toFixed(0)} MiB with ${BIG_STORE_CLUSTERS} clusters and ${BIG_STORE_CLUSTERS * POOLS_PER_CLUSTER} pools in a data folder, ${memoryStoreRss.toFixed(0)} MiB in memory`,
+  );
 
   const base = results[0];
   const report = {
@@ -303,7 +340,7 @@ async function main(): Promise<void> {
     settings: { connections: CONNECTIONS, durationSeconds: DURATION_S, starts: STARTS, bigStoreClusters: BIG_STORE_CLUSTERS, poolsPerCluster: POOLS_PER_CLUSTER, clusterGetBytes: Buffer.byteLength(get.text) },
     load: results.map((r) => ({ ...r, ratioToBaseline: r.rps / base.rps })),
     startupMs: { emptyMedian: median(emptyStarts), empty: emptyStarts, bigStoreMedian: median(bigStarts), bigStore: bigStarts },
-    rssMiB: { idle: idleRss, bigStore: bigRss },
+    rssMiB: { idle: idleRss, bigStore: bigRss, bigMemoryStore: memoryStoreRss },
     microOpsPerSecond: micro,
   };
   const markdown = [
@@ -319,7 +356,8 @@ async function main(): Promise<void> {
     `| start to first 200, empty store (median of ${STARTS}) | ${report.startupMs.emptyMedian.toFixed(0)} ms |`,
     `| start to first 200, data folder with ${BIG_STORE_CLUSTERS} clusters (median of ${STARTS}) | ${report.startupMs.bigStoreMedian.toFixed(0)} ms |`,
     `| RSS idle | ${report.rssMiB.idle.toFixed(0)} MiB |`,
-    `| RSS with ${BIG_STORE_CLUSTERS} clusters and ${BIG_STORE_CLUSTERS * POOLS_PER_CLUSTER} agent pools | ${report.rssMiB.bigStore.toFixed(0)} MiB |`,
+    `| RSS with ${BIG_STORE_CLUSTERS} clusters and ${BIG_STORE_CLUSTERS * POOLS_PER_CLUSTER} agent pools, data folder (SQLite) | ${report.rssMiB.bigStore.toFixed(0)} MiB |`,
+    `| RSS with ${BIG_STORE_CLUSTERS} clusters and ${BIG_STORE_CLUSTERS * POOLS_PER_CLUSTER} agent pools, memory store (no data folder) | ${report.rssMiB.bigMemoryStore.toFixed(0)} MiB |`,
     ...Object.entries(micro).map(([name, ops]) => `| ${name} (in process) | ${ops.toFixed(0)} ops/s |`),
     "",
   ].join("\n");
