@@ -39,6 +39,9 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 /** Records kept parsed in memory: the hot ones. A cluster with its pools is about five records. */
 const RECORD_CACHE_LIMIT = 4096;
 const OPERATION_CACHE_LIMIT = 1024;
+/** Child lists kept by parent (a cluster's pools, a pool's machine set); longer lists are read with their range each time. */
+const CHILD_LIST_CACHE_LIMIT = 1024;
+const CACHED_CHILD_LIST_MAX = 64;
 
 const RESOURCE_COLUMNS = "key, id, type, parent_key, subscription_id, etag, active_operation, body";
 
@@ -78,6 +81,8 @@ export class SqliteStore implements ResourceStore {
   private readonly db: Database.Database;
   private readonly records = new BoundedCache<StoredResource>(RECORD_CACHE_LIMIT);
   private readonly operations = new BoundedCache<OperationRecord>(OPERATION_CACHE_LIMIT);
+  /** Keys of each parent's children in list order, when there are few; a new child drops its parent's list. */
+  private readonly childKeys = new BoundedCache<string[]>(CHILD_LIST_CACHE_LIMIT);
   private readonly statements;
   private seq = 0;
   private depth = 0;
@@ -117,6 +122,7 @@ export class SqliteStore implements ResourceStore {
       get: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE key = ?`),
       remove: this.db.prepare("DELETE FROM resources WHERE key = ?"),
       children: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE parent_key = ? ORDER BY seq LIMIT ? OFFSET ?`),
+      firstChildren: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE parent_key = ? ORDER BY seq LIMIT ${CACHED_CHILD_LIST_MAX + 1}`),
       childrenOfType: this.db.prepare(
         `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE parent_key = ? AND type = ? COLLATE NOCASE ORDER BY seq LIMIT ? OFFSET ?`,
       ),
@@ -189,6 +195,9 @@ export class SqliteStore implements ResourceStore {
 
   put(resource: StoredResource): void {
     const key = normaliseId(resource.id);
+    // Unless this is a known record staying under the same parent, its parent's child list may lack it.
+    const previous = this.records.get(key);
+    if (previous?.parentKey !== resource.parentKey) this.childKeys.set(resource.parentKey, null);
     this.statements.upsert.run({
       key,
       seq: ++this.seq, // ignored by an update
@@ -212,9 +221,33 @@ export class SqliteStore implements ResourceStore {
   }
 
   children<T>(parentId: string, type?: string, range?: Range): StoredResource<T>[] {
-    const [limit, offset] = [range?.limit ?? -1, range?.offset ?? 0];
     const parentKey = normaliseId(parentId);
+    const few = this.fewChildren(parentKey);
+    if (few) {
+      const wanted = type?.toLowerCase();
+      const matching = wanted ? few.filter((record) => record.type.toLowerCase() === wanted) : few;
+      return range ? matching.slice(range.offset, range.offset + range.limit) : matching;
+    }
+    const [limit, offset] = [range?.limit ?? -1, range?.offset ?? 0];
     return type ? this.rows(this.statements.childrenOfType, parentKey, type, limit, offset) : this.rows(this.statements.children, parentKey, limit, offset);
+  }
+
+  /** All children of a parent that has few, from the kept key list (read and kept when missing); undefined when it has many. */
+  private fewChildren(parentKey: string): StoredResource[] | undefined {
+    const keys = this.childKeys.get(parentKey);
+    if (keys) {
+      // A deleted child is left in the list (its record reads undefined): skip it.
+      const records: StoredResource[] = [];
+      for (const key of keys) {
+        const record = this.get(key);
+        if (record && record.parentKey === parentKey) records.push(record);
+      }
+      return records;
+    }
+    const rows = this.statements.firstChildren.all(parentKey) as ResourceRow[];
+    if (rows.length > CACHED_CHILD_LIST_MAX) return undefined;
+    this.childKeys.set(parentKey, rows.map((row) => row.key));
+    return rows.map((row) => this.fromRow(row));
   }
 
   listByType<T>(subscriptionId: string, type: string, range?: Range): StoredResource<T>[] {
@@ -293,5 +326,6 @@ export class SqliteStore implements ResourceStore {
   private forgetCached(): void {
     this.records.clear();
     this.operations.clear();
+    this.childKeys.clear();
   }
 }

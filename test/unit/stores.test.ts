@@ -79,6 +79,31 @@ describe.each(kinds)("the %s store", (_kind, make) => {
     expect(store.children(GROUP, CLUSTER_TYPE)[1].body.properties.provisioningState).toBe("Updating");
   });
 
+  it("lists a parent's children as they change after a first listing", () => {
+    const store = fresh();
+    store.put(cluster("c1"));
+    store.put(pool("c1", "p1"));
+    store.put(pool("c1", "p2"));
+    expect(names(store.children(cluster("c1").id, POOL_TYPE))).toEqual(["p1", "p2"]);
+    store.put(pool("c1", "p3"));
+    store.delete(pool("c1", "p1").id);
+    store.put({ ...pool("c1", "p2"), body: { name: "p2", properties: { count: 5 } } });
+    expect(store.children(cluster("c1").id, POOL_TYPE).map((p) => [p.body.name, p.body.properties.count])).toEqual([
+      ["p2", 5],
+      ["p3", 1],
+    ]);
+    store.put(pool("c1", "p1")); // back, now the newest
+    expect(names(store.children(cluster("c1").id))).toEqual(["p2", "p3", "p1"]);
+    expect(() =>
+      store.transaction(() => {
+        store.put(pool("c1", "p4"));
+        expect(names(store.children(cluster("c1").id))).toEqual(["p2", "p3", "p1", "p4"]);
+        throw new Error("refused");
+      }),
+    ).toThrow("refused");
+    expect(names(store.children(cluster("c1").id))).toEqual(["p2", "p3", "p1"]);
+  });
+
   it("rolls a refused transaction back whole", () => {
     const store = fresh();
     store.put(cluster("keep"));
