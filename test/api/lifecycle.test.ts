@@ -12,7 +12,7 @@ import {
   minimalCluster,
   parseKubeconfig,
   restError,
-  SDK_DEFAULT_API_VERSION,
+  API_VERSIONS,
   sdkClient,
   type RawResponse,
   type RecordingClient,
@@ -29,12 +29,7 @@ useEmulator((started) => (emu = started));
 useEmulator((started) => (gated = started), {}, { backend: gate });
 afterAll(() => gate.release()); // work still held must not outlive the file
 
-const VERSIONS = [
-  { apiVersion: SDK_DEFAULT_API_VERSION, clientOption: undefined, label: "the SDK default" },
-  { apiVersion: "2025-10-01", clientOption: "2025-10-01", label: "Terraform's and az's" },
-];
-
-describe.each(VERSIONS)("cluster lifecycle at api-version $apiVersion ($label)", ({ apiVersion, clientOption }) => {
+describe.each(API_VERSIONS)("cluster lifecycle at api-version $apiVersion ($label)", ({ apiVersion, clientOption }) => {
   const suffix = apiVersion.replace(/-/g, "");
   const rg = `Lifecycle-${suffix}`;
   const otherRg = `lifecycle-other-${suffix}`;

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ManagedCluster } from "@azure/arm-containerservice";
 import { TEST_SUBSCRIPTION, useEmulator, type TestEmulator } from "../support/emulator.js";
 import { GatedBackend } from "../support/gatedBackend.js";
-import { ArmHttp, clusterPath, collect, parseKubeconfig, restError, SDK_DEFAULT_API_VERSION, sdkClient, type RecordingClient } from "../support/sdk.js";
+import { API_VERSIONS, ArmHttp, clusterPath, collect, parseKubeconfig, restError, sdkClient, type RecordingClient } from "../support/sdk.js";
 
 const LOCATION = "eastus";
 const STOPPED_MESSAGE = /Managed Cluster is in stopped state, no operations except for start are allowed\.$/;
@@ -20,12 +20,7 @@ useEmulator((started) => (gated = started), {}, { backend: gate });
 afterAll(() => gate.release()); // work still held must not outlive the file
 afterEach(() => gate.release());
 
-const VERSIONS = [
-  { apiVersion: SDK_DEFAULT_API_VERSION, clientOption: undefined, label: "the SDK default" },
-  { apiVersion: "2025-10-01", clientOption: "2025-10-01", label: "Terraform's and az's" },
-];
-
-describe.each(VERSIONS)("cluster lifecycle actions at api-version $apiVersion ($label)", ({ apiVersion, clientOption }) => {
+describe.each(API_VERSIONS)("cluster lifecycle actions at api-version $apiVersion ($label)", ({ apiVersion, clientOption }) => {
   const rg = `LifecycleOps-${apiVersion.replace(/-/g, "")}`;
   let sdk: RecordingClient;
   let slow: RecordingClient;

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AgentPool, KubernetesVersion, ManagedCluster } from "@azure/arm-containerservice";
 import { TEST_SUBSCRIPTION, useEmulator, type TestEmulator } from "../support/emulator.js";
 import { GatedBackend } from "../support/gatedBackend.js";
-import { ArmHttp, clusterPath, collect, restError, SDK_DEFAULT_API_VERSION, sdkClient, type RecordingClient } from "../support/sdk.js";
+import { API_VERSIONS, ArmHttp, clusterPath, collect, restError, sdkClient, type RecordingClient } from "../support/sdk.js";
 
 const LOCATION = "eastus";
 
@@ -17,16 +17,11 @@ useEmulator((started) => (emu = started));
 useEmulator((started) => (gated = started), {}, { backend: gate });
 afterAll(() => gate.release()); // work still held must not outlive the file
 
-const VERSIONS = [
-  { apiVersion: SDK_DEFAULT_API_VERSION, clientOption: undefined, label: "the SDK default" },
-  { apiVersion: "2025-10-01", clientOption: "2025-10-01", label: "Terraform's and az's" },
-];
-
 const versionsOf = (items: { kubernetesVersion?: string }[] | undefined) => (items ?? []).map((u) => u.kubernetesVersion);
 const minorOf = (version: string) => version.split(".").slice(0, 2).join(".");
 const patchesOf = (minor: KubernetesVersion) => Object.keys(minor.patchVersions ?? {});
 
-describe.each(VERSIONS)("versions, upgrades and machines at api-version $apiVersion ($label)", ({ apiVersion, clientOption }) => {
+describe.each(API_VERSIONS)("versions, upgrades and machines at api-version $apiVersion ($label)", ({ apiVersion, clientOption }) => {
   const rg = `Upgrades-${apiVersion.replace(/-/g, "")}`;
   let sdk: RecordingClient;
   let slow: RecordingClient;

@@ -10,8 +10,8 @@ export const SDK_DEFAULT_API_VERSION = "2026-06-01";
 
 /** The api-versions suites run at: the SDK's own default (no option passed) and the older document. */
 export const API_VERSIONS = [
-  { apiVersion: SDK_DEFAULT_API_VERSION, clientOption: undefined as string | undefined },
-  { apiVersion: "2025-10-01", clientOption: "2025-10-01" as string | undefined },
+  { apiVersion: SDK_DEFAULT_API_VERSION, clientOption: undefined as string | undefined, label: "the SDK default" },
+  { apiVersion: "2025-10-01", clientOption: "2025-10-01" as string | undefined, label: "Terraform's and az's" },
 ];
 export const RESOURCE_GROUP_API_VERSION = "2023-07-01";
 const ARM_SCOPE = "https://management.azure.com/.default";
