@@ -8,7 +8,7 @@ import type { Config } from "../config.js";
 import { reusable } from "../http/encodedBodies.js";
 import { assertPreconditions, type ConditionalHeaders } from "../http/preconditions.js";
 import type { ResourceStore, StoredResource } from "../store/store.js";
-import type { Clock, Logger } from "../util.js";
+import { BoundedCache, type Clock, type Logger } from "../util.js";
 import type { ClusterBackend, ClusterRef, CredentialKind, PoolRef } from "./backend.js";
 import { assertNotStopped, ClusterLifecycle, credentialGeneration, PRIVATE_STATE } from "./lifecycle.js";
 import { poolMachineNames } from "./machines.js";
@@ -60,7 +60,7 @@ export class Engine {
   /** The operation whose end is being recorded (see settle). */
   private settling: string | undefined;
   /** The views last served, by cluster record, with the pool records each was made from; the oldest are forgotten. */
-  private readonly views = new Map<StoredResource, { pools: StoredResource[]; view: Record<string, any> }>();
+  private readonly views = new BoundedCache<StoredResource, { pools: StoredResource[]; view: Record<string, any> }>(VIEW_CACHE_LIMIT);
   /** Start, Stop, AbortLatestOperation, rotations, resets, RunCommand, access profiles. */
   readonly lifecycle: ClusterLifecycle;
 
@@ -149,7 +149,6 @@ export class Engine {
     if (kept && kept.pools.length === pools.length && kept.pools.every((pool, i) => pool === pools[i])) return kept.view;
     const view = reusable(this.composeClusterView(cluster, pools));
     this.views.set(cluster, { pools, view });
-    if (this.views.size > VIEW_CACHE_LIMIT) this.views.delete(this.views.keys().next().value!);
     return view;
   }
 

@@ -4,6 +4,7 @@
 // stays flat however many clusters are stored and a start reads nothing it does not need.
 import Database from "better-sqlite3";
 import type { OperationRecord } from "../arm/lro.js";
+import { BoundedCache } from "../util.js";
 import { deepFreeze, normaliseId, recordChecks, type Range, type ResourceStore, type StoredResource } from "./store.js";
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many have run. */
@@ -56,33 +57,13 @@ interface ResourceRow {
   body: string;
 }
 
-/** A bounded map that forgets its oldest entries. `null` records a key known to be absent, so a repeated miss costs no query. */
-class BoundedCache<V> {
-  private readonly entries = new Map<string, V | null>();
-
-  constructor(private readonly limit: number) {}
-
-  get(key: string): V | null | undefined {
-    return this.entries.get(key);
-  }
-
-  set(key: string, value: V | null): void {
-    this.entries.delete(key); // re-inserted at the end: the newest entry
-    this.entries.set(key, value);
-    if (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value as string);
-  }
-
-  clear(): void {
-    this.entries.clear();
-  }
-}
-
 export class SqliteStore implements ResourceStore {
   private readonly db: Database.Database;
-  private readonly records = new BoundedCache<StoredResource>(RECORD_CACHE_LIMIT);
-  private readonly operations = new BoundedCache<OperationRecord>(OPERATION_CACHE_LIMIT);
+  /** `null` records a key known to be absent, so a repeated miss costs no query. */
+  private readonly records = new BoundedCache<string, StoredResource | null>(RECORD_CACHE_LIMIT);
+  private readonly operations = new BoundedCache<string, OperationRecord | null>(OPERATION_CACHE_LIMIT);
   /** Keys of each parent's children in list order, when there are few; a new child drops its parent's list. */
-  private readonly childKeys = new BoundedCache<string[]>(CHILD_LIST_CACHE_LIMIT);
+  private readonly childKeys = new BoundedCache<string, string[]>(CHILD_LIST_CACHE_LIMIT);
   private readonly statements;
   private seq = 0;
   private depth = 0;
@@ -197,7 +178,7 @@ export class SqliteStore implements ResourceStore {
     const key = normaliseId(resource.id);
     // Unless this is a known record staying under the same parent, its parent's child list may lack it.
     const previous = this.records.get(key);
-    if (previous?.parentKey !== resource.parentKey) this.childKeys.set(resource.parentKey, null);
+    if (previous?.parentKey !== resource.parentKey) this.childKeys.delete(resource.parentKey);
     this.statements.upsert.run({
       key,
       seq: ++this.seq, // ignored by an update
