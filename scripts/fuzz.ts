@@ -26,6 +26,8 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { apiVersions } from "../generated/operations.js";
+
 const SCHEMATHESIS_VERSION = "4.32.5";
 // Left out: positive_data_acceptance (ARM refuses schema-valid requests by design: an api-version the
 // document types as any string, a 404 for a name that does not exist, the RP's own 400/409 rules),
@@ -44,7 +46,8 @@ const CHECKS = [
   "allow_header_conformance",
 ];
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const versions = (process.env.AKS_FUZZ_VERSIONS ?? "2026-06-01,2025-10-01").split(",").map((v) => v.trim()).filter(Boolean);
+// Every vendored document by default (AKS_FUZZ_VERSIONS narrows it).
+const versions = (process.env.AKS_FUZZ_VERSIONS ?? apiVersions.join(",")).split(",").map((v) => v.trim()).filter(Boolean);
 const maxExamples = Number(process.env.AKS_FUZZ_MAX_EXAMPLES ?? 20);
 const seed = Number(process.env.AKS_FUZZ_SEED ?? 20260601);
 // One worker: with two, Schemathesis' threads hit CPython 3.11's AST thread-safety bug (gh-106905,
@@ -123,6 +126,8 @@ async function startEmulator(work: string): Promise<Emulator> {
     FLOCI_AZ_SERVICES_AKS_KEY_DIR: join(work, "keys"),
     FLOCI_AZ_SERVICES_AKS_LOG_REQUESTS: "true",
     FLOCI_AZ_SERVICES_AKS_RESPONSE_VALIDATION: "warn",
+    // Negative cases expect Azure's refusals, not the default mode's let-offs.
+    FLOCI_AZ_SERVICES_AKS_STRICT: "true",
   });
   const logFile = join(work, "emulator.log");
   const out = createWriteStream(logFile);

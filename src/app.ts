@@ -6,6 +6,9 @@ import { join } from "node:path";
 import type express from "express";
 import { RouteIndex } from "./api/routeIndex.js";
 import { SpecRegistry } from "./api/spec.js";
+import { servedVersionTable } from "./api/apiVersions.js";
+import { documentSources } from "../generated/operations.js";
+import { reusable } from "./http/encodedBodies.js";
 import type { Handler, Services } from "./api/types.js";
 import { ArmError } from "./arm/errors.js";
 import type { Config } from "./config.js";
@@ -13,6 +16,7 @@ import type { ClusterBackend } from "./engine/backend.js";
 import { MockBackend } from "./engine/backends/mock.js";
 import { startHealthWatch } from "./engine/health.js";
 import { isStopped } from "./engine/lifecycle.js";
+import { loadVersionCatalogue } from "./engine/versions.js";
 import { CLUSTER_TYPE, Engine } from "./engine/provisioner.js";
 import { aksHandlers } from "./handlers/index.js";
 import { createArmPipeline, errorResponse, write, type ResponseViolation, type VersionPolicy } from "./http/armPipeline.js";
@@ -65,6 +69,8 @@ export async function decideMode(config: Config): Promise<{ mocked: boolean; rea
 
 export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { config } = options;
+  // A catalogue file that cannot be used stops the start (ConfigError naming the file and the fault).
+  loadVersionCatalogue(config.kubernetesVersionsFile);
   const logger = options.logger ?? consoleLogger;
   const clock = options.clock ?? systemClock;
   const store = options.store ?? openStore(config);
@@ -94,7 +100,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     mode = { kind: backend.kind, reason: decision.reason };
   }
 
-  const [tls, spec] = await Promise.all([loadOrCreateTls(config.keyDir, config.hostNames), SpecRegistry.load()]);
+  const tls = await loadOrCreateTls(config.keyDir, config.hostNames);
+  // Documents load on first use; a projection of a served view is kept with its JSON.
+  const spec = new SpecRegistry(reusable);
   // The token issuer (jose) and the web endpoints (express) load on first use, not at start.
   const issuer = once(async () => (await import("./platform/identity.js")).loadOrCreateIssuer(config.keyDir));
   issuer().catch(() => {}); // start creating the signing key now; a failure surfaces on first use
@@ -126,7 +134,17 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     app.disable("x-powered-by");
     app.use(createIdentityRouter({ issuer: await issuer(), defaultTenantId: config.tenantId, caCertPem: () => tls.caCertPem }));
     app.get("/_emulator/health", (_req, res) => {
-      res.json({ status: "ok", mode: mode.kind, apiVersions: spec.versionNames });
+      res.json({ status: "ok", mode: mode.kind, strict: config.strict, apiVersions: spec.versionNames });
+    });
+    // Every published api-version and the vendored document serving it, plus what is loaded now.
+    app.get("/_emulator/api-versions", (_req, res) => {
+      res.json({
+        documents: spec.versionNames.map((version) => ({ version, source: documentSources[version], loaded: spec.loadedVersions().includes(version) })),
+        apiVersions: servedVersionTable(),
+        unpublished: config.strict
+          ? "refused with NoRegisteredProviderFound (strict mode)"
+          : "a date-shaped api-version Azure never published is served by the nearest document, named in the x-aks-emulator-leniency header",
+      });
     });
     app.post("/_emulator/reset", async (_req, res) => {
       await engine.resetAll();

@@ -41,6 +41,13 @@ export interface Config {
   requestTimeoutMs: number;
   /** ARM requests need a bearer token the emulator issued (401 otherwise). */
   checkTokens: boolean;
+  /**
+   * FLOCI_AZ_SERVICES_AKS_STRICT / --strict: Azure's exact refusals. Off (the default), the product
+   * documentation's examples run as written and each let-off is named (src/arm/leniency.ts).
+   */
+  strict: boolean;
+  /** A JSON file replacing the built-in Kubernetes version catalogue (undefined: the built-in one). */
+  kubernetesVersionsFile: string | undefined;
   /** Response checks against the spec: off, warn (log), strict (a violating response becomes a 500). */
   responseValidation: ResponseValidation;
   logRequests: boolean;
@@ -70,6 +77,8 @@ export const configVariables: { name: string; flag?: string; default: string; de
   { name: `${ENV}MAX_BODY_BYTES`, default: "4194304", description: "Largest request body accepted (ARM's limit is 4 MiB)." },
   { name: `${ENV}MAX_HEADER_BYTES`, default: "16384", description: "Largest request line plus headers accepted; larger requests get 431." },
   { name: `${ENV}REQUEST_TIMEOUT_MS`, default: "120000", description: "Time a client has to send a whole request (0: no limit); slower ones get 408." },
+  { name: `${ENV}STRICT`, flag: "--strict", default: "false", description: "Azure's exact refusals: a subscription id must be a GUID, a resource group must exist, the api-version must be published, the Kubernetes version must be in the catalogue. Off: the product documentation's examples run as written, and each let-off is named in the x-aks-emulator-leniency header and the log." },
+  { name: `${ENV}KUBERNETES_VERSIONS_FILE`, default: "", description: "A JSON file replacing the built-in Kubernetes version catalogue (format in the README)." },
   { name: `${ENV}CHECK_TOKENS`, default: "false", description: "Require on every ARM request a bearer token the emulator issued, unexpired, for its tenant (401 otherwise)." },
   { name: `${ENV}RESPONSE_VALIDATION`, default: "off", description: "Check responses against the spec at run time: off, warn or strict (the tests run strict)." },
   { name: `${ENV}LOG_REQUESTS`, default: "true", description: "Log one line per request." },
@@ -102,6 +111,9 @@ function parsePositiveInteger(name: string, value: string): number {
   return n;
 }
 
+/** Flags that stand alone (`--strict`); `--strict=false` still works. */
+const BOOLEAN_FLAGS = new Set(["--strict"]);
+
 export interface ParsedArgs {
   command: "serve" | "ca" | "help";
   flags: Record<string, string[]>;
@@ -116,7 +128,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     else if (arg === "ca" || arg === "serve") command = arg;
     else if (arg.startsWith("--")) {
       const [name, inline] = arg.split(/=(.*)/s, 2);
-      const value = inline ?? argv[++i];
+      const value = inline ?? (BOOLEAN_FLAGS.has(name) ? "true" : argv[++i]);
       if (value === undefined) throw new ConfigError(`${name} needs a value`);
       (flags[name] ??= []).push(value);
     } else throw new ConfigError(`unknown argument '${arg}'`);
@@ -166,6 +178,8 @@ export function loadConfig(flags: Record<string, string[]> = {}, env: NodeJS.Pro
     maxHeaderBytes: parsePositiveInteger(`${ENV}MAX_HEADER_BYTES`, pick("MAX_HEADER_BYTES")),
     requestTimeoutMs: Math.floor(parseNonNegative(`${ENV}REQUEST_TIMEOUT_MS`, pick("REQUEST_TIMEOUT_MS"))),
     checkTokens: parseBool(`${ENV}CHECK_TOKENS`, env[`${ENV}CHECK_TOKENS`]) ?? false,
+    strict: parseBool(`${ENV}STRICT`, pick("STRICT", "--strict")) ?? false,
+    kubernetesVersionsFile: pick("KUBERNETES_VERSIONS_FILE") ? expand(pick("KUBERNETES_VERSIONS_FILE")) : undefined,
     responseValidation: responseValidation as ResponseValidation,
     logRequests: parseBool(`${ENV}LOG_REQUESTS`, env[`${ENV}LOG_REQUESTS`]) ?? true,
   };

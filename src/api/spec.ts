@@ -1,6 +1,7 @@
 // The served api-versions of the Microsoft.ContainerService spec: one generated OpenAPI 3 document
 // each, with an openapi-backend instance used for ajv request and response validation against that
-// version's own document. Routing does not go through openapi-backend (see routeIndex.ts).
+// version's own document, and the shape of each version's responses (versionShape.ts). Documents
+// load on first use. Routing does not go through openapi-backend (see routeIndex.ts).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { OpenAPIBackend, type Operation } from "openapi-backend";
@@ -9,6 +10,7 @@ import addFormatsModule from "ajv-formats";
 import { apiVersions, operationsByVersion, type ApiVersion, type OperationId, type OperationInfo } from "../../generated/operations.js";
 import { projectRoot } from "../paths.js";
 import type { RouteDef } from "./routeIndex.js";
+import { VersionShape } from "./versionShape.js";
 
 // ajv-formats is CommonJS: under ESM its function arrives as the default export itself.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -35,6 +37,10 @@ export interface SpecVersion {
   /** Checks path parameters (as the route index parsed them), query, headers and body in one pass. */
   validateRequest(operationId: string, request: ParsedRequest): ValidationIssue[];
   validateResponse(operationId: string, status: number, body: unknown): ValidationIssue[];
+  /** The response body as this version's document defines it (see versionShape.ts). */
+  projectResponse(operationId: string, status: number, body: unknown): unknown;
+  /** A PUT body completed with what the stored resource holds that this version cannot express. */
+  carryForward(operationId: string, body: unknown, previous: unknown): unknown;
 }
 
 // ARM resource ids: absolute paths. The spec's other formats come from ajv-formats.
@@ -55,7 +61,7 @@ function toIssues(errors: any[] | null | undefined, prefix = ""): ValidationIssu
 
 const quietLogger = { log() {}, warn() {}, error() {} };
 
-async function loadVersion(version: ApiVersion): Promise<SpecVersion> {
+function loadVersion(version: ApiVersion, keep?: <T extends object>(value: T) => T): SpecVersion {
   const document = JSON.parse(readFileSync(join(projectRoot, "generated", "openapi", `${version}.json`), "utf8"));
   const backend = new OpenAPIBackend({
     definition: document,
@@ -65,8 +71,18 @@ async function loadVersion(version: ApiVersion): Promise<SpecVersion> {
     ajvOpts: { strict: false, allErrors: true, logger: quietLogger } as any,
     customizeAjv: customizeAjv as any,
   });
-  await backend.init(); // validators compile lazily, per operation, on first use
-  const operations = new Map(operationsByVersion[version].map((o) => [o.operationId, o]));
+  // In quick mode with a parsed document init() does all its work before its first await: the
+  // backend is ready when it returns. Validators compile lazily, per operation, on first use.
+  void backend.init();
+  if (!backend.initialized) throw new Error(`the ${version} document did not initialise synchronously`);
+  const schemas = (backend.definition as any).components?.schemas ?? {};
+  const shape = new VersionShape((ref) => (ref.startsWith("#/components/schemas/") ? schemas[ref.slice(21)] : undefined), keep);
+  const jsonSchema = (content: any) => content?.["application/json"]?.schema;
+  const responseSchema = (operationId: string, status: number) => {
+    const responses: Record<string, any> = find(operationId).responses ?? {};
+    return jsonSchema((responses[String(status)] ?? responses.default)?.content);
+  };
+  const operations = new Map<string, OperationInfo>(operationsByVersion[version].map((o) => [o.operationId, o]));
   // openapi-backend's getOperation walks the whole document on every call: look each one up once.
   const byId = new Map<string, Operation>();
   const find = (operationId: string): Operation => {
@@ -105,24 +121,49 @@ async function loadVersion(version: ApiVersion): Promise<SpecVersion> {
       const result = backend.validateResponse(body, operation, status);
       return result.valid ? [] : toIssues(result.errors, "response");
     },
+    projectResponse(operationId, status, body) {
+      if (body === undefined || status >= 400 || !operations.has(operationId)) return body;
+      return shape.project(body, responseSchema(operationId, status));
+    },
+    carryForward(operationId, body, previous) {
+      if (!operations.has(operationId)) return body;
+      return shape.carryForward(body, previous, jsonSchema((find(operationId).requestBody as any)?.content));
+    },
   };
 }
 
+const operationIdsByVersion = new Map(apiVersions.map((v) => [v, new Set<string>(operationsByVersion[v].map((o) => o.operationId))]));
+
+/**
+ * The vendored documents, each read and compiled on first use: start-up time and idle memory do not
+ * grow with the number of documents in the manifest.
+ */
 export class SpecRegistry {
-  readonly versions: ReadonlyMap<string, SpecVersion>;
   /** Newest first. */
   readonly versionNames: readonly ApiVersion[] = apiVersions;
+  private readonly loaded = new Map<ApiVersion, SpecVersion>();
 
-  private constructor(versions: SpecVersion[]) {
-    this.versions = new Map(versions.map((v) => [v.version, v]));
-  }
+  /** @param keep marks projections of frozen views as served many times (the HTTP layer keeps their JSON). */
+  constructor(private readonly keep?: <T extends object>(value: T) => T) {}
 
-  static async load(): Promise<SpecRegistry> {
-    return new SpecRegistry(await Promise.all(apiVersions.map(loadVersion)));
-  }
-
+  /** The document of a vendored version (loading it now if this is its first use); undefined for any other version. */
   get(version: string): SpecVersion | undefined {
-    return this.versions.get(version);
+    const kept = this.loaded.get(version as ApiVersion);
+    if (kept) return kept;
+    if (!(apiVersions as readonly string[]).includes(version)) return undefined;
+    const spec = loadVersion(version as ApiVersion, this.keep);
+    this.loaded.set(version as ApiVersion, spec);
+    return spec;
+  }
+
+  /** Documents loaded so far (for the status endpoint and the benchmark). */
+  loadedVersions(): ApiVersion[] {
+    return [...this.loaded.keys()];
+  }
+
+  /** Whether a document defines an operation, without loading the document. */
+  hasOperation(version: ApiVersion, operationId: string): boolean {
+    return operationIdsByVersion.get(version)!.has(operationId);
   }
 
   /** One route per operationId (templates are the same in every version that has the operation). */
@@ -138,8 +179,8 @@ export class SpecRegistry {
     return [...seen.values()];
   }
 
-  /** The versions in which an operation exists, newest first. */
+  /** The documents in which an operation exists, newest first. */
   versionsOf(operationId: OperationId | string): ApiVersion[] {
-    return apiVersions.filter((v) => this.versions.get(v)!.operations.has(operationId));
+    return apiVersions.filter((v) => this.hasOperation(v, operationId));
   }
 }

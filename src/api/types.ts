@@ -2,6 +2,8 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Config } from "../config.js";
 import type { Engine } from "../engine/provisioner.js";
+import type { LeniencyPolicy } from "../arm/leniency.js";
+import type { SpecVersion } from "./spec.js";
 import type { ResourceStore } from "../store/store.js";
 import type { Clock, Logger } from "../util.js";
 
@@ -22,6 +24,10 @@ export interface ArmRequest {
   /** Parsed JSON body, undefined when the request had none. */
   body: any;
   apiVersion: string;
+  /** The vendored document serving apiVersion (AKS operations only). */
+  document?: SpecVersion;
+  /** What this request may be let off in the default mode, and the record of it (STRICT in strict mode). */
+  leniency: LeniencyPolicy;
   /** scheme://host as the client reached us: absolute URLs in headers and nextLinks use it. */
   baseUrl: string;
   /** The request path as received (without the query string). */

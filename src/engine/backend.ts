@@ -54,6 +54,11 @@ export interface CommandOutput {
 }
 
 export interface ClusterBackend {
+  /**
+   * Work that does nothing and ends at once (the mocked backend with no delay): operations that read
+   * no result from it end before the request is answered, so the answer already shows their end state.
+   */
+  readonly instant?: boolean;
   readonly kind: "mock" | "k3s";
   /** Throws an ArmError when the backend cannot take work now, so a write is refused before it is stored. */
   checkAvailable?(): void;

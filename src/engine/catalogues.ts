@@ -229,7 +229,7 @@ export const MESH_MODES = ["istio"] as const;
 export const isMeshMode = (mode: string) => MESH_MODES.some((m) => m === mode.toLowerCase());
 
 /** Only the Kubernetes minors the emulator itself offers (what ListKubernetesVersions lists). */
-const offeredMinors = new Set(versionCatalogue.map((v) => v.minor));
+const offeredMinors = () => new Set(versionCatalogue().map((v) => v.minor));
 
 export interface MeshRevisionBody {
   revision: string;
@@ -238,6 +238,7 @@ export interface MeshRevisionBody {
 }
 
 export function meshRevisionBody(entry: MeshRevisionEntry, kubernetesMinor?: string): MeshRevisionBody {
+  const offered = offeredMinors();
   const upgrades = entry.upgrades.filter((target) => {
     if (!kubernetesMinor) return true;
     return istioRevisions.find((r) => r.revision === target)?.kubernetes.includes(kubernetesMinor) ?? false;
@@ -245,7 +246,7 @@ export function meshRevisionBody(entry: MeshRevisionEntry, kubernetesMinor?: str
   return {
     revision: entry.revision,
     upgrades,
-    compatibleWith: [{ name: "kubernetes", versions: entry.kubernetes.filter((minor) => offeredMinors.has(minor)) }],
+    compatibleWith: [{ name: "kubernetes", versions: entry.kubernetes.filter((minor) => offered.has(minor)) }],
   };
 }
 
@@ -373,4 +374,21 @@ export function outboundEndpoints(location: string, privateCluster: boolean): Ou
     );
   }
   return categories;
+}
+
+// ---- OS options (api-versions up to 2024-02-01: ManagedClusters_GetOSOptions) ----------------------
+
+/** The OS SKUs a location offers for node pools, each with and without a FIPS-enabled image. */
+const OS_OPTIONS: readonly { osType: string; fips: boolean }[] = ["Ubuntu", "AzureLinux", "Windows2019", "Windows2022"].flatMap((osType) => [
+  { osType, fips: false },
+  { osType, fips: true },
+]);
+
+export function osOptionsProfile(subscriptionId: string, location: string): Record<string, unknown> {
+  return {
+    id: `/subscriptions/${subscriptionId}/providers/Microsoft.ContainerService/locations/${location}/osOptions/default`,
+    name: "default",
+    type: "Microsoft.ContainerService/locations/osOptions",
+    properties: { osOptionPropertyList: OS_OPTIONS.map((o) => ({ "os-type": o.osType, "enable-fips-image": o.fips })) },
+  };
 }

@@ -3,6 +3,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Principal } from "../api/types.js";
 import { badRequest } from "../arm/errors.js";
+import type { LeniencyPolicy } from "../arm/leniency.js";
 import { clusterUpgradeTarget, minorOf, nodeImageVersion, poolVersion, resolveKubernetesVersion } from "./versions.js";
 
 export const CLUSTER_TYPE = "Microsoft.ContainerService/managedClusters";
@@ -46,6 +47,8 @@ export interface ClusterContext {
   tenantId: string;
   principal: Principal;
   now: Date;
+  /** What the request may be let off (absent: strict). */
+  leniency?: LeniencyPolicy;
 }
 
 export interface PoolInput {
@@ -86,8 +89,8 @@ export function buildCluster(
   const kubernetesVersion = requestedVersion ?? before.kubernetesVersion;
   // An update that changes the version is an upgrade, held to the catalogue's upgrade paths.
   const currentKubernetesVersion = previous
-    ? clusterUpgradeTarget(before.currentKubernetesVersion, requestedVersion, location)
-    : resolveKubernetesVersion(kubernetesVersion, location);
+    ? clusterUpgradeTarget(before.currentKubernetesVersion, requestedVersion, location, ctx.leniency)
+    : resolveKubernetesVersion(kubernetesVersion, location, ctx.leniency);
   const upgrading = previous !== undefined && currentKubernetesVersion !== before.currentKubernetesVersion;
   const dnsPrefix =
     clusterProperties.dnsPrefix ??
@@ -158,8 +161,21 @@ export function buildCluster(
   return { cluster, pools };
 }
 
-function normaliseLocation(location: string): string {
+export function normaliseLocation(location: string): string {
   return location.replace(/\s+/g, "").toLowerCase();
+}
+
+/** A resource group as ARM serves it (Microsoft.Resources/resourceGroups). */
+export function resourceGroupBody(id: string, name: string, location: string, tags: Record<string, string> = {}, managedBy?: string): Record<string, any> {
+  return {
+    id,
+    name,
+    type: RESOURCE_GROUP_TYPE,
+    location: normaliseLocation(location),
+    ...(managedBy !== undefined ? { managedBy } : {}),
+    tags,
+    properties: { provisioningState: "Succeeded" },
+  };
 }
 
 function managedIdentity(identity: Record<string, any> | undefined, ctx: ClusterContext): Record<string, any> | undefined {
@@ -217,6 +233,8 @@ export interface PoolContext {
   /** The first pool of a new cluster defaults to mode System. */
   defaultMode: "System" | "User";
   location: string;
+  /** What the request may be let off (absent: strict). */
+  leniency?: LeniencyPolicy;
 }
 
 /** The stored agent pool resource: {id, name, type, properties}. */
@@ -228,7 +246,7 @@ export function buildPool(ctx: PoolContext, requested: Record<string, any>, prev
   const input = powerOnly ? { ...withoutKeys(before, READ_ONLY_POOL_PROPERTIES), powerState: sent.powerState } : sent;
   const requestedVersion: string | undefined = input.orchestratorVersion || undefined; // "" means none, as for clusters
   const orchestratorVersion = requestedVersion ?? before.orchestratorVersion ?? ctx.clusterVersion;
-  const currentOrchestratorVersion = poolVersion(before.currentOrchestratorVersion, requestedVersion, ctx.clusterVersion, ctx.location);
+  const currentOrchestratorVersion = poolVersion(before.currentOrchestratorVersion, requestedVersion, ctx.clusterVersion, ctx.location, ctx.leniency);
   const upgrading = previous !== undefined && currentOrchestratorVersion !== before.currentOrchestratorVersion;
   const mode = input.mode ?? before.mode ?? ctx.defaultMode;
   const count = input.count ?? (input.enableAutoScaling ? input.minCount : undefined) ?? before.count ?? 1;

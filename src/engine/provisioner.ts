@@ -3,6 +3,7 @@
 // once; the operation record (served by the LRO endpoints) reports how the work ends.
 import type { Principal } from "../api/types.js";
 import { ArmError, badRequest, notFound, operationNotAllowed, resourceGroupNotFound, resourceNotFound } from "../arm/errors.js";
+import type { LeniencyPolicy } from "../arm/leniency.js";
 import { newOperation, type OperationRecord } from "../arm/lro.js";
 import type { Config } from "../config.js";
 import { reusable } from "../http/encodedBodies.js";
@@ -12,10 +13,12 @@ import { BoundedCache, type Clock, type Logger } from "../util.js";
 import type { ClusterBackend, ClusterRef, CredentialKind, PoolRef } from "./backend.js";
 import { assertNotStopped, ClusterLifecycle, credentialGeneration, PRIVATE_STATE } from "./lifecycle.js";
 import { poolMachineNames } from "./machines.js";
-import { buildCluster, buildPool, CLUSTER_TYPE, POOL_TYPE, RESOURCE_GROUP_TYPE } from "./model.js";
+import { buildCluster, buildPool, CLUSTER_TYPE, POOL_TYPE, RESOURCE_GROUP_TYPE, resourceGroupBody } from "./model.js";
 
 export interface Caller {
   principal: Principal;
+  /** What this request may be let off in the default mode (absent: strict). */
+  leniency?: LeniencyPolicy;
 }
 
 export const resourceGroupId = (subscriptionId: string, resourceGroup: string) =>
@@ -88,8 +91,18 @@ export class Engine {
     return group;
   }
 
-  /** As requireResourceGroup, for writes: a group being deleted takes no new resources (ARM's 409). */
-  requireWritableResourceGroup(subscriptionId: string, resourceGroup: string): StoredResource {
+  /**
+   * As requireResourceGroup, for writes: a group being deleted takes no new resources (ARM's 409).
+   * In the default mode the first PUT of a resource into a group that does not exist creates the
+   * group, with the resource's location (the product documentation's quickstart creates none).
+   */
+  requireWritableResourceGroup(subscriptionId: string, resourceGroup: string, createWith?: { location: string; leniency?: LeniencyPolicy }): StoredResource {
+    if (createWith?.leniency?.lenient && !this.store.get(resourceGroupId(subscriptionId, resourceGroup))) {
+      const id = resourceGroupId(subscriptionId, resourceGroup);
+      const body = resourceGroupBody(id, resourceGroup, createWith.location);
+      this.store.put({ id, type: RESOURCE_GROUP_TYPE, parentKey: `/subscriptions/${subscriptionId}`.toLowerCase(), subscriptionId, body, etag: "" });
+      createWith.leniency.note("resource-group", `resource group '${resourceGroup}' did not exist; created in ${body.location} (strict mode refuses with ResourceGroupNotFound)`, { wrote: true });
+    }
     const group = this.requireResourceGroup(subscriptionId, resourceGroup);
     if (group.body.properties?.provisioningState === "Deleting") {
       throw new ArmError(409, "ResourceGroupBeingDeleted", `The resource group '${group.body.name}' is in deprovisioning state and cannot perform this operation.`);
@@ -128,6 +141,16 @@ export class Engine {
       throw resourceNotFound(CLUSTER_TYPE, name, resourceGroup);
     }
     return cluster;
+  }
+
+  /** The cluster, or undefined when there is none (no resource-group check). */
+  findCluster(subscriptionId: string, resourceGroup: string, name: string): StoredResource | undefined {
+    return this.store.get(clusterId(subscriptionId, resourceGroup, name));
+  }
+
+  /** The agent pool, or undefined when it or its cluster does not exist. */
+  findPool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string): StoredResource | undefined {
+    return this.store.get(`${clusterId(subscriptionId, resourceGroup, clusterName)}/agentPools/${poolName}`);
   }
 
   /** The clusters of a subscription or resource group, as a page source: the store reads one range at a time. */
@@ -170,7 +193,8 @@ export class Engine {
     conditions?: ConditionalHeaders,
   ): { created: boolean; cluster: StoredResource; operation: OperationRecord } {
     this.backend.checkAvailable?.();
-    const group = this.requireWritableResourceGroup(subscriptionId, resourceGroup);
+    const location = typeof request.location === "string" && request.location ? request.location : undefined;
+    const group = this.requireWritableResourceGroup(subscriptionId, resourceGroup, location ? { location, leniency: caller.leniency } : undefined);
     const id = clusterId(subscriptionId, resourceGroup, name);
     const existing = this.store.get(id);
     assertPreconditions(conditions, existing?.body.eTag, { kind: "managed cluster", name: existing?.body.name ?? name });
@@ -179,7 +203,7 @@ export class Engine {
       assertNotStopped(existing);
     }
     const canonicalId = existing?.id ?? `${group.id}/providers/Microsoft.ContainerService/managedClusters/${name}`;
-    const ctx = { subscriptionId, resourceGroup: group.body.name, name: existing?.body.name ?? name, id: canonicalId, tenantId: this.config.tenantId, principal: caller.principal, now: this.clock.now() };
+    const ctx = { subscriptionId, resourceGroup: group.body.name, name: existing?.body.name ?? name, id: canonicalId, tenantId: this.config.tenantId, principal: caller.principal, now: this.clock.now(), leniency: caller.leniency };
     const { cluster: body, pools } = buildCluster(ctx, request, existing?.body);
     if (!existing && pools.length === 0) {
       throw badRequest("InvalidParameter", "A managed cluster needs at least one agent pool in properties.agentPoolProfiles, and one of them must be a System pool.", "properties.agentPoolProfiles");
@@ -194,7 +218,11 @@ export class Engine {
     const poolBodies = pools.map((pool, index) => {
       const previous = existingPools.find((p) => p.body.name.toLowerCase() === pool.name.toLowerCase());
       const defaultMode = !existing && index === 0 ? "System" : "User";
-      return buildPool({ clusterId: canonicalId, name: previous?.body.name ?? pool.name, clusterVersion: body.properties.currentKubernetesVersion, defaultMode, location: body.location }, pool.properties, previous?.body);
+      return buildPool(
+        { clusterId: canonicalId, name: previous?.body.name ?? pool.name, clusterVersion: body.properties.currentKubernetesVersion, defaultMode, location: body.location, leniency: caller.leniency },
+        pool.properties,
+        previous?.body,
+      );
     });
     const allPools = [...existingPools.filter((p) => !names.has(p.body.name.toLowerCase())).map((p) => p.body), ...poolBodies];
     if (!allPools.some((p) => p.properties.mode === "System")) {
@@ -277,7 +305,7 @@ export class Engine {
     return this.store.children(cluster.id, POOL_TYPE);
   }
 
-  putPool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string, request: Record<string, any>, conditions?: ConditionalHeaders) {
+  putPool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string, request: Record<string, any>, caller: Caller, conditions?: ConditionalHeaders) {
     this.backend.checkAvailable?.();
     this.requireWritableResourceGroup(subscriptionId, resourceGroup);
     const cluster = this.getCluster(subscriptionId, resourceGroup, clusterName);
@@ -287,7 +315,14 @@ export class Engine {
     assertNotStopped(cluster);
     const existing = this.store.get(`${cluster.id}/agentPools/${poolName}`);
     const body = buildPool(
-      { clusterId: cluster.id, name: existing?.body.name ?? poolName, clusterVersion: cluster.body.properties.currentKubernetesVersion, defaultMode: "User", location: cluster.body.location },
+      {
+        clusterId: cluster.id,
+        name: existing?.body.name ?? poolName,
+        clusterVersion: cluster.body.properties.currentKubernetesVersion,
+        defaultMode: "User",
+        location: cluster.body.location,
+        leniency: caller.leniency,
+      },
       request.properties ?? {},
       existing?.body,
     );
@@ -414,6 +449,22 @@ export class Engine {
     }
     const controller = new AbortController();
     this.running.set(operation.name, { controller, spec });
+    // The mocked backend with no delay does nothing: the operation ends inside this request, so the
+    // answer shows the end state (the product documentation promises Succeeded at once). An
+    // operation with a result (a RunCommand) still reads it from its work, after the answer.
+    if (this.backend.instant && !spec.result) {
+      let started: Promise<void>;
+      try {
+        started = spec.work(controller.signal);
+      } catch (error) {
+        this.settle(operation.name, "Failed", error as Error, () => spec.onFailure(error as Error));
+        return this.store.getOperation(operation.name) ?? operation;
+      }
+      void started.catch(() => {});
+      // An effect that throws here refuses the whole request: its transaction leaves nothing behind.
+      this.settle(operation.name, "Succeeded", undefined, spec.onSuccess);
+      return this.store.getOperation(operation.name) ?? operation;
+    }
     let work: Promise<void>;
     try {
       work = spec.work(controller.signal);

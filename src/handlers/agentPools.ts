@@ -16,7 +16,10 @@ export const agentPoolHandlers = {
 
   AgentPools_CreateOrUpdate: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName, agentPoolName } = req.params;
-    const { created, pool, operation } = engine.putPool(subscriptionId, resourceGroupName, resourceName, agentPoolName, req.body, req.headers);
+    // A PUT at an older version keeps what a newer one set and this one cannot express.
+    const existing = engine.findPool(subscriptionId, resourceGroupName, resourceName, agentPoolName);
+    const body = existing && req.document ? req.document.carryForward(req.operationId, req.body, existing.body) : req.body;
+    const { created, pool, operation } = engine.putPool(subscriptionId, resourceGroupName, resourceName, agentPoolName, body as Record<string, any>, req, req.headers);
     return { status: created ? 201 : 200, headers: lroHeaders(req.baseUrl, operation, req.apiVersion), body: pool.body };
   },
 

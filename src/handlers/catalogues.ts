@@ -1,8 +1,9 @@
-// Read-only catalogues: the operations list, mesh revision and upgrade profiles, outbound network dependency endpoints.
+// Read-only catalogues: the operations list, mesh revision and upgrade profiles, outbound network
+// dependency endpoints, and the OS options older api-versions serve.
 import { notFound } from "../arm/errors.js";
 import { page } from "../arm/paging.js";
 import type { Handler } from "../api/types.js";
-import { clusterMeshRevision, isMeshMode, meshRevisionProfile, meshUpgradeProfile, outboundEndpoints, providerOperations } from "../engine/catalogues.js";
+import { clusterMeshRevision, isMeshMode, meshRevisionProfile, meshUpgradeProfile, osOptionsProfile, outboundEndpoints, providerOperations } from "../engine/catalogues.js";
 import type { StoredResource } from "../store/store.js";
 
 /** The cluster's Istio upgrade profile, or undefined when its service mesh is not Istio. */
@@ -55,6 +56,8 @@ export const catalogueHandlers = {
     }
     return { status: 200, body: profile };
   },
+
+  ManagedClusters_GetOSOptions: (req) => ({ status: 200, body: osOptionsProfile(req.params.subscriptionId, req.params.location) }),
 
   ManagedClusters_ListOutboundNetworkDependenciesEndpoints: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName } = req.params;

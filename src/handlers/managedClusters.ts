@@ -20,7 +20,10 @@ export const managedClusterHandlers = {
 
   ManagedClusters_CreateOrUpdate: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName } = req.params;
-    const { created, cluster, operation } = engine.putCluster(subscriptionId, resourceGroupName, resourceName, req.body, req, req.headers);
+    // A PUT at an older version keeps what a newer one set and this one cannot express.
+    const existing = engine.findCluster(subscriptionId, resourceGroupName, resourceName);
+    const body = existing && req.document ? req.document.carryForward(req.operationId, req.body, engine.clusterView(existing)) : req.body;
+    const { created, cluster, operation } = engine.putCluster(subscriptionId, resourceGroupName, resourceName, body as Record<string, any>, req, req.headers);
     return {
       status: created ? 201 : 200,
       headers: lroHeaders(req.baseUrl, operation, req.apiVersion),

@@ -21,7 +21,7 @@ export const upgradeHandlers = {
   ManagedClusters_ListKubernetesVersions: () => ({
     status: 200,
     body: {
-      values: versionCatalogue.map((v) => ({
+      values: versionCatalogue().map((v) => ({
         version: v.minor,
         capabilities: { supportPlan: v.supportPlan },
         ...(v.isDefault ? { isDefault: true } : {}),

@@ -7,7 +7,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { ArmError, badRequest, internalError, type ArmErrorBody } from "../arm/errors.js";
 import type { ArmRequest, ArmResponse, Handler, Principal, Services } from "../api/types.js";
 import type { CompiledRoute, RouteIndex } from "../api/routeIndex.js";
-import type { SpecRegistry, ValidationIssue } from "../api/spec.js";
+import type { SpecRegistry, SpecVersion, ValidationIssue } from "../api/spec.js";
+import { publishedVersions, servingDocument, type ServedVersion } from "../api/apiVersions.js";
+import { LENIENCY_HEADER, LeniencyRecord, STRICT, type LeniencyKind, type LeniencyPolicy } from "../arm/leniency.js";
 import type { Issuer } from "../platform/identity.js";
 import { REQUEST_IDS, requestBaseUrl, type RequestIds, type TaggedResponse } from "./dualProtocolServer.js";
 import { encodeJson } from "./encodedBodies.js";
@@ -32,11 +34,17 @@ export interface PipelineOptions {
 export interface ResponseViolation {
   operationId: string;
   apiVersion: string;
+  /** The document that served the version. */
+  document?: string;
   status: number;
   issues: ValidationIssue[];
 }
 
 const API_VERSION_RE = /^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha|-privatepreview)?$/i;
+const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Names the vendored document that served an AKS request (the api-version may be served by a nearer one). */
+export const API_DOCUMENT_HEADER = "x-aks-emulator-api-document";
 
 /** Deepest nesting of objects and arrays a request body may have; the deepest AKS body needs about 10. */
 export const MAX_JSON_DEPTH = 64;
@@ -44,6 +52,8 @@ export const MAX_JSON_DEPTH = 64;
 export function createArmPipeline(options: PipelineOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { services, spec, routes, handlers, platformVersions, fallback } = options;
   const { config, logger } = services;
+  /** Let-off kinds already named in the log: one line per kind, not per request. */
+  const loggedLeniencies = new Set<LeniencyKind>();
 
   return (req, res) => {
     const started = config.logRequests ? performance.now() : 0;
@@ -107,18 +117,25 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
   ): Promise<void> {
     const apiVersion = query["api-version"] ?? "";
     const baseUrl = requestBaseUrl(req);
+    const leniency: LeniencyPolicy = config.strict ? STRICT : new LeniencyRecord();
+    let served: ServedVersion | undefined;
+    let document: SpecVersion | undefined;
     let response: ArmResponse;
     try {
       // ARM authenticates before it looks at anything else of the request.
       // The common cases stay synchronous: no token checks, and no body (a request with neither
       // content-length nor transfer-encoding has none) need no turn of the event loop.
       const principal = config.checkTokens ? await authenticate(req.headers.authorization, baseUrl) : principalOf(req.headers.authorization, config.tenantId);
-      checkApiVersion(route, apiVersion, params);
+      // ARM's front door refuses a malformed subscription before it looks for a provider.
+      if (params.subscriptionId !== undefined) checkSubscription(params.subscriptionId, leniency);
+      if (route.kind === "aks") {
+        served = resolveVersion(route, apiVersion, params, leniency);
+        document = spec.get(served.document)!;
+      } else checkPlatformVersion(route, apiVersion);
       const hasBody = req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined;
       const body = hasBody ? await readJsonBody(req, config.maxBodyBytes) : undefined;
-      if (route.kind === "aks") {
-        const issues = spec
-          .get(apiVersion)!
+      if (document) {
+        const issues = document
           .validateRequest(route.operationId, {
             params,
             query,
@@ -127,7 +144,9 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
           })
           // ARM ignores query parameters an operation does not declare: clients add their own, and
           // the emulator's own nextLink carries $skipToken, which no AKS list operation declares.
-          .filter((issue) => !(issue.location === "query" && issue.keyword === "additionalProperties"));
+          .filter((issue) => !(issue.location === "query" && issue.keyword === "additionalProperties"))
+          // A subscription that is no GUID was let off above (or refused in strict mode).
+          .filter((issue) => issue.location !== "path/subscriptionId");
         if (issues.length) throw requestValidationError(issues, params);
       }
       const armRequest: ArmRequest = {
@@ -138,6 +157,8 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
         headers: req.headers,
         body,
         apiVersion,
+        document,
+        leniency,
         baseUrl,
         path,
         requestId: ids.requestId,
@@ -152,10 +173,20 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
       }
       response = errorResponse(error instanceof ArmError ? error : internalError());
     }
-    // Only where the version has the operation: a refused version (e.g. a 2026-06-01-only operation
-    // asked at 2025-10-01) has no response schema to check, and looking one up would throw.
-    if (route.kind === "aks" && config.responseValidation !== "off" && spec.get(apiVersion)?.operations.has(route.operationId)) {
-      response = checkResponse(route.operationId, apiVersion, response);
+    if (document) {
+      // The engine's model is the newest superset: the answer holds what this version defines.
+      response = { ...response, body: document.projectResponse(route.operationId, response.status, response.body) };
+      if (config.responseValidation !== "off") response = checkResponse(document, route.operationId, apiVersion, response);
+      response.headers = { ...response.headers, [API_DOCUMENT_HEADER]: document.version };
+    }
+    const letOff = leniency instanceof LeniencyRecord ? leniency.named(response.status < 400) : [];
+    if (letOff.length) {
+      response.headers = { ...response.headers, [LENIENCY_HEADER]: LeniencyRecord.headerValue(letOff)! };
+      for (const { kind, detail } of letOff) {
+        if (loggedLeniencies.has(kind)) continue;
+        loggedLeniencies.add(kind);
+        logger.warn(`aks-emulator: let off (${kind}): ${detail}. Azure refuses this; FLOCI_AZ_SERVICES_AKS_STRICT=true refuses it too. Later let-offs of this kind are named only in the ${LENIENCY_HEADER} response header.`);
+      }
     }
     write(res, response, req.method === "HEAD");
   }
@@ -198,23 +229,43 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
     }
   }
 
-  function checkApiVersion(route: CompiledRoute, apiVersion: string, params: Record<string, string>): void {
-    if (route.kind === "aks") {
-      if (!config.aksEnabled) {
-        throw badRequest("NoRegisteredProviderFound", "The Microsoft.ContainerService provider is disabled in this emulator (FLOCI_AZ_SERVICES_AKS_ENABLED=false).");
-      }
-      if (!apiVersion) throw missingApiVersion();
-      const available = spec.versionsOf(route.operationId);
-      if (!available.includes(apiVersion as never)) {
-        const location = params.location ?? config.defaultLocation;
-        throw badRequest(
-          "NoRegisteredProviderFound",
-          `No registered resource provider found for location '${location}' and API version '${apiVersion}' for type '${route.resourceType}'. ` +
-            `The supported api-versions are '${available.join(", ")}'. The supported locations are '${config.defaultLocation}'.`,
-        );
-      }
-      return;
+  /** A subscription id ARM would refuse: let off by default, refused in strict mode. */
+  function checkSubscription(subscriptionId: string, leniency: LeniencyPolicy): void {
+    if (GUID_RE.test(subscriptionId)) return;
+    if (!leniency.lenient) {
+      throw badRequest("InvalidSubscriptionId", `The provided subscription identifier '${subscriptionId}' is malformed or invalid.`);
     }
+    leniency.note("subscription-id", `'${subscriptionId}' is not a GUID; accepted (strict mode refuses it with InvalidSubscriptionId)`);
+  }
+
+  /**
+   * The document that serves an AKS request: the version's own, else the nearest one for a version
+   * Azure published, else (lenient mode only) the nearest one for a date-shaped version it did not.
+   */
+  function resolveVersion(route: CompiledRoute, apiVersion: string, params: Record<string, string>, leniency: LeniencyPolicy): ServedVersion {
+    if (!config.aksEnabled) {
+      throw badRequest("NoRegisteredProviderFound", "The Microsoft.ContainerService provider is disabled in this emulator (FLOCI_AZ_SERVICES_AKS_ENABLED=false).");
+    }
+    if (!apiVersion) throw missingApiVersion();
+    const served = servingDocument(apiVersion);
+    const refuse = () => {
+      const supported = publishedVersions.filter((v) => spec.hasOperation(servingDocument(v)!.document, route.operationId));
+      const location = params.location ?? config.defaultLocation;
+      return badRequest(
+        "NoRegisteredProviderFound",
+        `No registered resource provider found for location '${location}' and API version '${apiVersion}' for type '${route.resourceType}'. ` +
+          `The supported api-versions are '${supported.join(", ")}'. The supported locations are '${config.defaultLocation}'.`,
+      );
+    };
+    if (!served || (served.standing === "unpublished" && !leniency.lenient)) throw refuse();
+    if (!spec.hasOperation(served.document, route.operationId)) throw refuse();
+    if (served.standing === "unpublished") {
+      leniency.note("api-version", `${apiVersion} is not an api-version Azure published for managedClusters; served by the ${served.document} document (strict mode refuses it with NoRegisteredProviderFound)`);
+    }
+    return served;
+  }
+
+  function checkPlatformVersion(route: CompiledRoute, apiVersion: string): void {
     const policy = platformVersions[route.operationId] ?? "any";
     if (policy === "none") return;
     if (!apiVersion) throw missingApiVersion();
@@ -225,10 +276,10 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
     if (!policy.accepted.includes(apiVersion)) throw invalidApiVersion(apiVersion, policy.accepted);
   }
 
-  function checkResponse(operationId: string, apiVersion: string, response: ArmResponse): ArmResponse {
-    const issues = spec.get(apiVersion)!.validateResponse(operationId, response.status, response.body);
+  function checkResponse(document: SpecVersion, operationId: string, apiVersion: string, response: ArmResponse): ArmResponse {
+    const issues = document.validateResponse(operationId, response.status, response.body);
     if (!issues.length) return response;
-    options.onResponseViolation?.({ operationId, apiVersion, status: response.status, issues });
+    options.onResponseViolation?.({ operationId, apiVersion, document: document.version, status: response.status, issues });
     const summary = issues.slice(0, 5).map((i) => `${i.location} ${i.message}`).join("; ");
     logger.warn(`response of ${operationId} (${apiVersion}, ${response.status}) breaks the spec: ${summary}`);
     if (config.responseValidation !== "strict") return response;

@@ -2,9 +2,12 @@
 // providers and resource groups, and the long-running-operation status and result URLs.
 import type { ArmRequest, Handler, Services } from "../api/types.js";
 import type { RouteDef } from "../api/routeIndex.js";
+import { publishedVersions } from "../api/apiVersions.js";
+import { publishedApiVersions } from "../../generated/operations.js";
 import { ArmError, badRequest, notFound, resourceGroupNotFound } from "../arm/errors.js";
 import { isTerminal, locationUrl, operationStatusBody, type OperationRecord } from "../arm/lro.js";
 import { page } from "../arm/paging.js";
+import { normaliseLocation, resourceGroupBody } from "../engine/model.js";
 import { RESOURCE_GROUP_TYPE, resourceGroupId } from "../engine/provisioner.js";
 import type { VersionPolicy } from "../http/armPipeline.js";
 
@@ -49,14 +52,8 @@ const LOCATIONS: [string, string, string][] = [
   ["centralindia", "Central India", "Asia Pacific"], ["koreacentral", "Korea Central", "Asia Pacific"],
 ];
 
-const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RESOURCE_GROUP_NAME_RE = /^[-\w._()]{1,90}$/u;
 
-function requireSubscription(subscriptionId: string): void {
-  if (!GUID_RE.test(subscriptionId)) {
-    throw badRequest("InvalidSubscriptionId", `The provided subscription identifier '${subscriptionId}' is malformed or invalid.`);
-  }
-}
 
 function subscriptionBody(subscriptionId: string, { config }: Services) {
   return {
@@ -87,7 +84,8 @@ function providerBody(subscriptionId: string, namespace: string, services: Servi
 }
 
 function containerServiceResourceTypes({ config }: Services) {
-  const apiVersions = ["2026-06-01", "2025-10-01"];
+  // Every published version, newest first, as ARM lists them; the default is the newest stable one.
+  const apiVersions = [...publishedVersions].sort().reverse();
   const locations = LOCATIONS.map(([, display]) => display);
   return [
     "managedClusters", "managedClusters/agentPools", "managedClusters/maintenanceConfigurations", "snapshots",
@@ -96,7 +94,7 @@ function containerServiceResourceTypes({ config }: Services) {
     resourceType,
     locations: resourceType.startsWith("locations") || resourceType === "operations" ? [] : locations,
     apiVersions,
-    defaultApiVersion: apiVersions[0],
+    defaultApiVersion: publishedApiVersions.stable.at(-1),
     capabilities: resourceType === "managedClusters" ? "CrossResourceGroupResourceMove, CrossSubscriptionResourceMove, SupportsTags, SupportsLocation" : "None",
     ...(config.aksEnabled ? {} : { locations: [] }),
   }));
@@ -108,7 +106,6 @@ function resourceGroupView(body: Record<string, any>) {
 
 function putResourceGroup(req: ArmRequest, { store }: Services) {
   const { subscriptionId, resourceGroupName } = req.params;
-  requireSubscription(subscriptionId);
   if (!RESOURCE_GROUP_NAME_RE.test(resourceGroupName) || resourceGroupName.endsWith(".")) {
     throw badRequest(
       "InvalidResourceGroupName",
@@ -132,22 +129,13 @@ function putResourceGroup(req: ArmRequest, { store }: Services) {
   }
   const name = existing?.body.name ?? resourceGroupName;
   const canonicalId = existing?.id ?? id;
-  const group = {
-    id: canonicalId,
-    name,
-    type: RESOURCE_GROUP_TYPE,
-    location: existing?.body.location ?? normaliseLocation(body.location),
-    ...(body.managedBy !== undefined ? { managedBy: body.managedBy } : {}),
-    tags: body.tags ?? {},
-    properties: { provisioningState: "Succeeded" },
-  };
+  const group = resourceGroupBody(canonicalId, name, existing?.body.location ?? body.location, body.tags ?? {}, body.managedBy);
   store.put({ id: canonicalId, type: RESOURCE_GROUP_TYPE, parentKey: `/subscriptions/${subscriptionId}`.toLowerCase(), subscriptionId, body: group, etag: "" });
   return { status: existing ? 200 : 201, body: resourceGroupView(group) };
 }
 
 function getResourceGroup(req: ArmRequest, { store }: Services) {
   const { subscriptionId, resourceGroupName } = req.params;
-  requireSubscription(subscriptionId);
   const group = store.get(resourceGroupId(subscriptionId, resourceGroupName));
   if (!group) throw resourceGroupNotFound(resourceGroupName);
   return group;
@@ -157,7 +145,6 @@ function isStringMap(value: unknown): value is Record<string, string> {
   return !!value && typeof value === "object" && !Array.isArray(value) && Object.values(value).every((v) => typeof v === "string");
 }
 
-const normaliseLocation = (location: string) => location.replace(/\s+/g, "").toLowerCase();
 
 /** Answers an operation-status or operation-result URL. */
 function operationResult(op: OperationRecord, req: ArmRequest) {
@@ -196,14 +183,12 @@ export const platformRoutes: PlatformRoute[] = [
   {
     kind: "platform", method: "GET", template: S, operationId: "Subscriptions_Get", versions: "any",
     handler: (req, services) => {
-      requireSubscription(req.params.subscriptionId);
       return { status: 200, body: subscriptionBody(req.params.subscriptionId, services) };
     },
   },
   {
     kind: "platform", method: "GET", template: `${S}/locations`, operationId: "Subscriptions_ListLocations", versions: "any",
     handler: (req) => {
-      requireSubscription(req.params.subscriptionId);
       const value = LOCATIONS.map(([name, displayName, geographyGroup]) => ({
         id: `/subscriptions/${req.params.subscriptionId}/locations/${name}`,
         name,
@@ -238,14 +223,12 @@ export const platformRoutes: PlatformRoute[] = [
   {
     kind: "platform", method: "GET", template: `${S}/providers`, operationId: "Providers_List", versions: "any",
     handler: (req, services) => {
-      requireSubscription(req.params.subscriptionId);
       return { status: 200, body: page(req, KNOWN_PROVIDERS, (ns) => providerBody(req.params.subscriptionId, ns, services), 1000) };
     },
   },
   {
     kind: "platform", method: "GET", template: `${S}/providers/{resourceProviderNamespace}`, operationId: "Providers_Get", versions: "any",
     handler: (req, services) => {
-      requireSubscription(req.params.subscriptionId);
       const known = KNOWN_PROVIDERS.find((ns) => ns.toLowerCase() === req.params.resourceProviderNamespace.toLowerCase());
       return { status: 200, body: providerBody(req.params.subscriptionId, known ?? req.params.resourceProviderNamespace, services) };
     },
@@ -253,7 +236,6 @@ export const platformRoutes: PlatformRoute[] = [
   {
     kind: "platform", method: "POST", template: `${S}/providers/{resourceProviderNamespace}/register`, operationId: "Providers_Register", versions: "any",
     handler: (req, services) => {
-      requireSubscription(req.params.subscriptionId);
       const known = KNOWN_PROVIDERS.find((ns) => ns.toLowerCase() === req.params.resourceProviderNamespace.toLowerCase());
       return { status: 200, body: providerBody(req.params.subscriptionId, known ?? req.params.resourceProviderNamespace, services) };
     },
@@ -261,7 +243,6 @@ export const platformRoutes: PlatformRoute[] = [
   {
     kind: "platform", method: "GET", template: `${S}/resourcegroups`, operationId: "ResourceGroups_List", versions: resourceGroupVersions,
     handler: (req, { store }) => {
-      requireSubscription(req.params.subscriptionId);
       return { status: 200, body: page(req, store.listByType(req.params.subscriptionId, RESOURCE_GROUP_TYPE), (g) => resourceGroupView(g.body)) };
     },
   },
@@ -273,7 +254,6 @@ export const platformRoutes: PlatformRoute[] = [
   {
     kind: "platform", method: "HEAD", template: RG, operationId: "ResourceGroups_CheckExistence", versions: resourceGroupVersions,
     handler: (req, { store }) => {
-      requireSubscription(req.params.subscriptionId);
       return { status: store.get(resourceGroupId(req.params.subscriptionId, req.params.resourceGroupName)) ? 204 : 404 };
     },
   },
@@ -296,7 +276,6 @@ export const platformRoutes: PlatformRoute[] = [
   {
     kind: "platform", method: "DELETE", template: RG, operationId: "ResourceGroups_Delete", versions: resourceGroupVersions,
     handler: (req, { engine }) => {
-      requireSubscription(req.params.subscriptionId);
       const op = engine.deleteResourceGroup(req.params.subscriptionId, req.params.resourceGroupName, req);
       if (!op) throw resourceGroupNotFound(req.params.resourceGroupName);
       return { status: 202, headers: { Location: locationUrl(req.baseUrl, op, req.apiVersion), "Retry-After": "1" } };

@@ -102,7 +102,10 @@ describe("subscriptions and tenants", () => {
     const one = await call("GET", `${SUB}?api-version=2022-12-01`);
     expect(one.status).toBe(200);
     expect(one.json).toMatchObject({ id: SUB, subscriptionId: TEST_SUBSCRIPTION, tenantId: TEST_TENANT, state: "Enabled" });
-    expectArmError(await call("GET", `/subscriptions/not-a-guid?api-version=2022-12-01`), 400, "InvalidSubscriptionId");
+    // Not a GUID: let off by default and named (test/api/apiVersions.test.ts has strict mode's refusal).
+    const lenient = await call("GET", `/subscriptions/not-a-guid?api-version=2022-12-01`);
+    expect(lenient.status).toBe(200);
+    expect(lenient.headers.get("x-aks-emulator-leniency")).toMatch(/^subscription-id: 'not-a-guid' is not a GUID/);
     expectArmError(await call("GET", `/subscriptions`), 400, "MissingApiVersionParameter");
   });
 

@@ -60,7 +60,9 @@ describe.each(API_VERSIONS)("versions, upgrades and machines at api-version $api
     expect(catalogue.filter((v) => v.isDefault)).toHaveLength(1);
     for (const minor of catalogue) {
       expect(minor.version).toMatch(/^1\.\d+$/);
-      expect(minor.capabilities?.supportPlan).toContain("KubernetesOfficial");
+      // community support, or long-term support alone once community support has ended
+      expect(minor.capabilities?.supportPlan).toEqual(expect.arrayContaining([expect.stringMatching(/^(KubernetesOfficial|AKSLongTermSupport)$/)]));
+      if (minor.isDefault) expect(minor.capabilities?.supportPlan).toContain("KubernetesOfficial");
       const next = catalogue[catalogue.indexOf(minor) + 1]?.version;
       for (const patch of patchesOf(minor)) {
         expect(minorOf(patch)).toBe(minor.version);

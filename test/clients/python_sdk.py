@@ -1,11 +1,18 @@
 """Drives the emulator through Microsoft's Python SDK the way a user's code does (see README).
 
-Environment: EMULATOR_URL (https://localhost:PORT), API_VERSION, REQUESTS_CA_BUNDLE (the emulator's
-CA). Prints one JSON object with what it saw; test/clients/pythonSdk.test.ts checks it.
+The client is built with no api_version, so the SDK speaks its own default (2026-08-01 for
+azure-mgmt-containerservice 41.8.0). A response hook notes, for every ARM response, the api-version of
+the request that went on the wire and the api-version the emulator wrote into its long-running-operation
+URLs (Azure-AsyncOperation, Location: the emulator echoes the version it was asked), and any
+x-aks-emulator-leniency header (a let-off the emulator granted).
+
+Environment: EMULATOR_URL (https://localhost:PORT), REQUESTS_CA_BUNDLE (the emulator's CA). Prints one
+JSON object with what it saw; test/clients/pythonSdk.test.ts checks it.
 """
 import base64
 import json
 import os
+from urllib.parse import parse_qs, urlparse
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.identity import ClientSecretCredential
@@ -15,10 +22,24 @@ from azure.mgmt.containerservice.models import AgentPool, ManagedCluster, Manage
 endpoint = os.environ["EMULATOR_URL"]
 credential = ClientSecretCredential("00000000-0000-0000-0000-000000000001", "python-app", "any-secret",
                                     authority=endpoint, disable_instance_discovery=True)
+wire = {"requested": set(), "echoed": set(), "leniency": []}
+
+
+def record(response):
+    """raw_response_hook: what went on the wire, and what the emulator answered about it."""
+    wire["requested"].update(parse_qs(urlparse(response.http_request.url).query).get("api-version", []))
+    headers = response.http_response.headers
+    for name in ("Azure-AsyncOperation", "Location"):
+        if headers.get(name):
+            wire["echoed"].update(parse_qs(urlparse(headers[name]).query).get("api-version", []))
+    if headers.get("x-aks-emulator-leniency"):
+        wire["leniency"].append(headers["x-aks-emulator-leniency"])
+
+
 client = ContainerServiceClient(credential, "00000000-0000-0000-0000-000000000000", base_url=endpoint,
-                                api_version=os.environ["API_VERSION"],
-                                credential_scopes=["https://management.azure.com/.default"])
-seen = {}
+                                credential_scopes=["https://management.azure.com/.default"],
+                                raw_response_hook=record)
+seen = {"sdkDefaultApiVersion": client._config.api_version}
 cluster = client.managed_clusters.begin_create_or_update("rg-py", "pyaks", ManagedCluster(
     location="eastus", tags={"team": "py"},
     agent_pool_profiles=[ManagedClusterAgentPoolProfile(name="nodepool1", count=2, mode="System")])).result()
@@ -36,4 +57,5 @@ try:
     seen["afterDelete"] = "still there"
 except ResourceNotFoundError as error:
     seen["afterDelete"] = {"status": error.status_code, "code": error.error.code if error.error else None}
+seen["wire"] = {"requested": sorted(wire["requested"]), "echoed": sorted(wire["echoed"]), "leniency": wire["leniency"]}
 print(json.dumps(seen))

@@ -33,6 +33,11 @@ export class GatedBackend extends MockBackend {
   /** How many calls each work method has had (held or not). */
   readonly started: Record<WorkMethod, number> = Object.fromEntries(WORK_METHODS.map((method) => [method, 0])) as Record<WorkMethod, number>;
 
+  /** Work may be held at the gate: operations end when it passes, never inside the request. */
+  override get instant(): boolean {
+    return false;
+  }
+
   constructor(options: GatedBackendOptions = {}) {
     super(options.delayMs ?? 0);
     this.gated = new Set(options.gated ?? WORK_METHODS);

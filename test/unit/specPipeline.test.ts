@@ -33,9 +33,9 @@ describe("spec sync", () => {
     expect(existsSync(join(f.target, "a/spec.json"))).toBe(false);
   });
 
-  it("the project manifest pins both api-versions and the common-types, each with commit and sha256", () => {
+  it("the project manifest pins every vendored document and the common-types, each with commit and sha256", () => {
     const manifest = readManifest();
-    expect(Object.keys(manifest.entry).sort()).toEqual(["2025-10-01", "2026-06-01"]);
+    expect(Object.keys(manifest.entry).sort()).toEqual(["2024-02-01", "2025-09-01", "2025-10-01", "2026-04-01", "2026-06-01", "2026-08-01"]);
     const paths = manifest.files.map((f) => f.path);
     for (const entry of Object.values(manifest.entry)) expect(paths).toContain(entry);
     expect(paths.some((p) => p.endsWith("common-types/resource-management/v6/types.json"))).toBe(true);
@@ -47,10 +47,13 @@ describe("spec sync", () => {
 });
 
 describe("generated catalogue", () => {
-  it("has all 69 operations of 2026-06-01 and the 65 of 2025-10-01", () => {
-    expect(apiVersions).toEqual(["2026-06-01", "2025-10-01"]);
-    expect(operationsByVersion["2026-06-01"]).toHaveLength(69);
-    expect(operationsByVersion["2025-10-01"]).toHaveLength(65);
+  it("has every operation of each document, newest document first", () => {
+    // Counts from shared/specs' CHANGES notes: 2024-02-01 has GetOSOptions and lacks nine later operations.
+    const counts = { "2026-08-01": 69, "2026-06-01": 69, "2026-04-01": 69, "2025-10-01": 65, "2025-09-01": 65, "2024-02-01": 57 };
+    expect(apiVersions).toEqual(Object.keys(counts));
+    for (const [version, count] of Object.entries(counts)) expect(operationsByVersion[version as keyof typeof counts], version).toHaveLength(count);
+    expect(operationsByVersion["2024-02-01"].map((o) => o.operationId)).toContain("ManagedClusters_GetOSOptions");
+    expect(operationsByVersion["2025-09-01"].map((o) => o.operationId)).not.toContain("ManagedClusters_GetOSOptions");
   });
 
   it("generated OpenAPI documents are OpenAPI 3 with no external references left", () => {

@@ -68,9 +68,9 @@ describe("cluster views", () => {
     await createCluster();
     const cluster = engine.getCluster(SUB, "rg", "c1");
     const before = engine.clusterView(cluster);
-    engine.putPool(SUB, "rg", "c1", "system", { properties: { count: 3, mode: "System" } });
+    engine.putPool(SUB, "rg", "c1", "system", { properties: { count: 3, mode: "System" } }, caller);
     await settled();
-    engine.putPool(SUB, "rg", "c1", "user1", { properties: { count: 2, mode: "User" } });
+    engine.putPool(SUB, "rg", "c1", "user1", { properties: { count: 2, mode: "User" } }, caller);
     await settled();
     const after = engine.clusterView(engine.getCluster(SUB, "rg", "c1"));
     expect(after).not.toBe(before);

@@ -9,6 +9,10 @@ export class MockBackend implements ClusterBackend {
 
   constructor(private readonly delayMs = 0) {}
 
+  get instant(): boolean {
+    return this.delayMs <= 0;
+  }
+
   private wait(): Promise<void> {
     return this.delayMs > 0 ? new Promise((resolve) => setTimeout(resolve, this.delayMs)) : Promise.resolve();
   }
