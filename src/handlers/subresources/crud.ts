@@ -29,11 +29,14 @@ export function childHandlers(kind: ChildKind, nameParam: string, style: WriteSt
   const put: Handler = (req, services) => {
     const children = new ChildResources(services);
     const parent = children.parentOf(kind, req.params);
+    // A PUT at an older version keeps what a newer one set and this one cannot express.
+    const existing = children.find(parent, kind, name(req.params));
+    const body = existing && req.document ? (req.document.carryForward(req.operationId, req.body, existing.body) as Record<string, any>) : req.body;
     if (style === "sync") {
-      const { created, resource } = children.put(parent, kind, name(req.params), req.body, req);
+      const { created, resource } = children.put(parent, kind, name(req.params), body, req);
       return { status: created ? 201 : 200, body: resource.body };
     }
-    const { created, resource, operation } = children.putLongRunning(parent, kind, name(req.params), req.body, req, style === "async-location");
+    const { created, resource, operation } = children.putLongRunning(parent, kind, name(req.params), body, req, style === "async-location");
     const headers = lroHeaders(req.baseUrl, operation, req.apiVersion, { asyncOperation: true, location: style === "async-location" });
     return { status: created ? 201 : 200, headers, body: resource.body };
   };
