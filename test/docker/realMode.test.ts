@@ -21,7 +21,7 @@ import { startTestEmulator, type TestEmulator } from "../support/emulator.js";
 import { ArmHttp, collect, parseKubeconfig, restError, sdkClient, type RecordingClient } from "../support/sdk.js";
 
 const IMAGE_REPOSITORY = "aks-emulator/k3s-standin";
-const NEEDED_TAGS = ["v1.33.5-k3s1", "v1.34.1-k3s1"];
+const NEEDED_TAGS = ["v1.35.9-k3s1", "v1.36.5-k3s1"];
 const RUN = Math.random().toString(36).slice(2, 8);
 const RG = `realmode-${RUN}`;
 const LOCATION = "eastus";
@@ -155,7 +155,7 @@ describe.skipIf(reason !== undefined)("real mode: k3s containers through Docker 
   const request = (overrides: Partial<ManagedCluster> = {}): ManagedCluster => ({
     location: LOCATION,
     dnsPrefix: "real1",
-    kubernetesVersion: "1.33.5",
+    kubernetesVersion: "1.35.9",
     agentPoolProfiles: [system, apps],
     ...overrides,
   });
@@ -184,7 +184,7 @@ describe.skipIf(reason !== undefined)("real mode: k3s containers through Docker 
     const gone = spawnSync("true").pid!;
     const orphan = (instance: string, owner: Record<string, string>) =>
       docker.createContainer({
-        Image: `${IMAGE_REPOSITORY}:v1.33.5-k3s1`,
+        Image: `${IMAGE_REPOSITORY}:v1.35.9-k3s1`,
         Cmd: ["--version"],
         Labels: { "floci.az.aks/managed": "true", "floci.az.aks/instance": instance, "floci.az.aks/resource-group": RG, ...owner },
       });
@@ -209,14 +209,14 @@ describe.skipIf(reason !== undefined)("real mode: k3s containers through Docker 
   it("creates a cluster with two pools: a server and one agent per node, as configured", async () => {
     const cluster = await sdk.client.managedClusters.createOrUpdate(RG, name, request());
     expect(cluster.provisioningState).toBe("Succeeded");
-    expect(cluster.currentKubernetesVersion).toBe("1.33.5");
+    expect(cluster.currentKubernetesVersion).toBe("1.35.9");
 
     const containers = await containersOf(name);
     expect(containers.map((c) => c.Labels["floci.az.aks/role"]).sort()).toEqual(["agent", "agent", "agent", "server"]);
     expect(containers.every((c) => c.State === "running")).toBe(true);
     const instance = await instanceOf(name);
     const server = await docker.getContainer(`floci-az-aks-${instance}`).inspect();
-    expect(server.Config.Image).toBe(`${IMAGE_REPOSITORY}:v1.33.5-k3s1`);
+    expect(server.Config.Image).toBe(`${IMAGE_REPOSITORY}:v1.35.9-k3s1`);
     expect(server.HostConfig.Privileged).toBe(false);
     expect(server.HostConfig.Tmpfs).toEqual({ "/run": "", "/var/run": "" });
     expect(server.Mounts.find((m) => m.Destination === "/var/lib/rancher/k3s")?.Name).toBe(`floci-az-aks-${instance}-data`);
@@ -326,28 +326,28 @@ describe.skipIf(reason !== undefined)("real mode: k3s containers through Docker 
     expect(listed.every((n) => readyOf(n) === "True")).toBe(true);
   }, 120_000);
 
-  it("upgrades 1.33 -> 1.34: the server moves to the v1.34.1 image on the same volume, then a pool follows", async () => {
+  it("upgrades 1.35 -> 1.36: the server moves to the v1.36.5 image on the same volume, then a pool follows", async () => {
     const instance = await instanceOf(name);
     const before = await docker.getContainer(`floci-az-aks-${instance}`).inspect();
     const current = await sdk.client.managedClusters.get(RG, name);
-    const upgraded = await sdk.client.managedClusters.createOrUpdate(RG, name, { ...current, kubernetesVersion: "1.34.1" });
+    const upgraded = await sdk.client.managedClusters.createOrUpdate(RG, name, { ...current, kubernetesVersion: "1.36.5" });
     expect(upgraded.provisioningState).toBe("Succeeded");
-    expect(upgraded.currentKubernetesVersion).toBe("1.34.1");
+    expect(upgraded.currentKubernetesVersion).toBe("1.36.5");
     const after = await docker.getContainer(`floci-az-aks-${instance}`).inspect();
     expect(after.Id).not.toBe(before.Id);
-    expect(after.Config.Image).toBe(`${IMAGE_REPOSITORY}:v1.34.1-k3s1`);
+    expect(after.Config.Image).toBe(`${IMAGE_REPOSITORY}:v1.36.5-k3s1`);
     expect(after.Mounts.find((m) => m.Destination === "/var/lib/rancher/k3s")?.Name).toBe(`floci-az-aks-${instance}-data`);
     const kubeconfig = await adminKubeconfig();
-    expect((await kubeGet(kubeconfig, "/version")).body.gitVersion).toBe("v1.34.1+k3s1");
+    expect((await kubeGet(kubeconfig, "/version")).body.gitVersion).toBe("v1.36.5+k3s1");
     // The data volume kept the cluster: the nodes are still there.
     expect(await nodes(kubeconfig)).toHaveLength(2);
 
-    await sdk.client.agentPools.createOrUpdate(RG, name, "apps", { ...apps, count: 1, orchestratorVersion: "1.34.1" });
+    await sdk.client.agentPools.createOrUpdate(RG, name, "apps", { ...apps, count: 1, orchestratorVersion: "1.36.5" });
     const appsNodes = (await nodes()).filter((n) => n.metadata.labels.agentpool === "apps");
-    expect(appsNodes.map((n) => n.status.nodeInfo.kubeletVersion)).toEqual(["v1.34.1+k3s1"]);
+    expect(appsNodes.map((n) => n.status.nodeInfo.kubeletVersion)).toEqual(["v1.36.5+k3s1"]);
     expect(appsNodes.every((n) => readyOf(n) === "True")).toBe(true);
     const agent = (await containersOf(name)).find((c) => c.Labels["floci.az.aks/pool"] === "apps")!;
-    expect(agent.Image).toBe(`${IMAGE_REPOSITORY}:v1.34.1-k3s1`);
+    expect(agent.Image).toBe(`${IMAGE_REPOSITORY}:v1.36.5-k3s1`);
   }, 120_000);
 
   it("reports a node container killed behind its back as a Failed cluster; a PUT of the cluster brings it back", async () => {
@@ -382,7 +382,7 @@ describe.skipIf(reason !== undefined)("real mode: k3s containers through Docker 
     expect((await sdk.client.managedClusters.get(RG, name)).provisioningState).toBe("Succeeded");
     expect((await containersOf(name)).map((c) => c.Id).sort()).toEqual(idsBefore);
     expect(await nodes()).toHaveLength(2);
-    await sdk.client.agentPools.createOrUpdate(RG, name, "apps", { ...apps, count: 2, orchestratorVersion: "1.34.1" });
+    await sdk.client.agentPools.createOrUpdate(RG, name, "apps", { ...apps, count: 2, orchestratorVersion: "1.36.5" });
     expect(await nodes()).toHaveLength(3);
     const hostPort = (await adminKubeconfig()).clusters[0].cluster.server;
 
@@ -419,7 +419,7 @@ describe.skipIf(reason !== undefined)("real mode: k3s containers through Docker 
       (e: Error & { code?: string }) => e,
     );
     expect(`${error.code} ${error.message}`).toContain("ImagePullFailed");
-    expect(error.message).toContain("aks-emulator/no-such-k3s-image:v1.33.5-k3s1");
+    expect(error.message).toContain("aks-emulator/no-such-k3s-image:v1.35.9-k3s1");
     expect(error.message).toContain("FLOCI_AZ_SERVICES_AKS_DEFAULT_IMAGE");
     const cluster = await sdk.client.managedClusters.get(RG, "nopull");
     expect(cluster.provisioningState).toBe("Failed");

@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 
 const projectDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const K3S_VERSION = "v1.33.5+k3s1";
-const IMAGE = "aks-emulator/k3s-standin:v1.33.5-k3s1";
+const K3S_VERSION = "v1.35.9+k3s1";
+const IMAGE = "aks-emulator/k3s-standin:v1.35.9-k3s1";
 const TOKEN = `standin-${randomBytes(6).toString("hex")}`;
 const runId = randomBytes(4).toString("hex");
 const labels = { "floci.az.aks/test": "standin", "floci.az.aks/test-run": runId };
@@ -325,7 +325,7 @@ describe.skipIf(!!problem)("k3s stand-in image through the Docker engine", () =>
       const r = await get(path);
       expect([path, r.status, r.body]).toEqual([path, 200, "ok"]);
     }
-    expect((await get("/version")).json).toMatchObject({ major: "1", minor: "33", gitVersion: K3S_VERSION });
+    expect((await get("/version")).json).toMatchObject({ major: "1", minor: "35", gitVersion: K3S_VERSION });
     expect((await get("/api")).json).toMatchObject({ kind: "APIVersions", versions: ["v1"] });
     expect((await get("/apis")).json).toMatchObject({ kind: "APIGroupList", groups: [] });
     const resources = (await get("/api/v1")).json;
@@ -354,7 +354,7 @@ describe.skipIf(!!problem)("k3s stand-in image through the Docker engine", () =>
       const lines = r.stdout.trim().split("\n");
       expect(lines[0]).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION$/);
       for (const agent of agents) {
-        expect(lines.find((l) => l.startsWith(`${agent.nodeName} `))).toMatch(new RegExp(`^${agent.nodeName}\\s+Ready\\s+<none>\\s+\\S+\\s+v1\\.33\\.5\\+k3s1$`));
+        expect(lines.find((l) => l.startsWith(`${agent.nodeName} `))).toMatch(new RegExp(`^${agent.nodeName}\\s+Ready\\s+<none>\\s+\\S+\\s+v1\\.35\\.9\\+k3s1$`));
       }
     }
     const json = await execIn(server, ["kubectl", "get", "nodes", "-o", "json"]);
