@@ -9,6 +9,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
+import { apiVersions } from "../../generated/operations.js";
 import { RouteIndex, splitPath } from "../../src/api/routeIndex.js";
 import { SpecRegistry } from "../../src/api/spec.js";
 import { loadConfig } from "../../src/config.js";
@@ -25,6 +26,8 @@ const BIG_STORE_CLUSTERS = Number(process.env.BENCH_BIG_CLUSTERS ?? 10_000);
 const POOLS_PER_CLUSTER = 4;
 const SUB = "00000000-0000-0000-0000-000000000000";
 const AKS = "2026-06-01";
+/** The oldest vendored document: a GET there is projected onto the schema furthest from the model. */
+const OLDEST = apiVersions.at(-1)!;
 const keyDir = mkdtempSync(join(tmpdir(), "aks-bench-keys-"));
 const work = mkdtempSync(join(tmpdir(), "aks-bench-"));
 
@@ -186,6 +189,35 @@ async function fill(child: Child, clusters: number, pools: number, concurrency =
   );
 }
 
+/**
+ * What the documents cost: from a fresh start, the first GET at each document's version (which reads
+ * and compiles that document) against a second GET at it, and the RSS before and after all are loaded.
+ */
+async function documentCosts(): Promise<{ firstMs: Record<string, number>; againMs: number; rssBefore: number; rssAfter: number }> {
+  const child = await startEmulator();
+  await expectStatus(call(child, "GET", `/subscriptions/${SUB}?api-version=2022-12-01`), 200);
+  await expectStatus(call(child, "PUT", `/subscriptions/${SUB}/resourcegroups/docs?api-version=2023-07-01`, JSON.stringify({ location: "eastus" })), 201);
+  const rssBefore = rssMiB(child.process.pid!);
+  const list = (version: string) => call(child, "GET", `/subscriptions/${SUB}/resourceGroups/docs/providers/Microsoft.ContainerService/managedClusters?api-version=${version}`);
+  const firstMs: Record<string, number> = {};
+  for (const version of apiVersions) {
+    const started = performance.now();
+    await expectStatus(list(version), 200);
+    firstMs[version] = performance.now() - started;
+  }
+  const again: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const started = performance.now();
+    await expectStatus(list(apiVersions[i % apiVersions.length]), 200);
+    again.push(performance.now() - started);
+  }
+  const rssAfter = rssMiB(child.process.pid!);
+  await stop(child);
+  console.log(`  first GET per document: ${Object.entries(firstMs).map(([v, ms]) => `${v} ${ms.toFixed(0)} ms`).join(", ")}; later GETs ${median(again).toFixed(1)} ms`);
+  console.log(`  RSS ${rssBefore.toFixed(0)} MiB before, ${rssAfter.toFixed(0)} MiB with all ${apiVersions.length} documents loaded`);
+  return { firstMs, againMs: median(again), rssBefore, rssAfter };
+}
+
 /** Milliseconds from process start to the first 200 on a GET, polling as a client would. */
 async function timeToFirst200(dataDir?: string): Promise<number> {
   const child = await startEmulator({}, dataDir);
@@ -287,6 +319,7 @@ async function main(): Promise<void> {
   const results: LoadResult[] = [];
   results.push(await load("baseline: bare https, same body", baseline, { path: "/x" }));
   results.push(await load("GET cluster", emu, { path: `${clusterPath("rg1", "c1")}?api-version=${AKS}` }));
+  results.push(await load(`GET cluster at ${OLDEST} (projected onto the oldest document)`, emu, { path: `${clusterPath("rg1", "c1")}?api-version=${OLDEST}` }));
   results.push(await load("GET list of 1,000 clusters (first page of 100)", emu, { path: `/subscriptions/${SUB}/resourceGroups/list1000/providers/Microsoft.ContainerService/managedClusters?api-version=${AKS}` }));
   let createSeq = 0;
   const createBody = clusterBody(1);
@@ -304,6 +337,9 @@ async function main(): Promise<void> {
   results.push(await load("GET operation status (poll)", emu, { path: statusPath }));
   await stop(baseline);
   await stop(emu);
+
+  console.log("documents (read and compiled on first use):");
+  const documents = await documentCosts();
 
   console.log("micro (routing + request validation, in process):");
   const micro = await microbenchmark();
@@ -340,7 +376,8 @@ async function main(): Promise<void> {
     settings: { connections: CONNECTIONS, durationSeconds: DURATION_S, starts: STARTS, bigStoreClusters: BIG_STORE_CLUSTERS, poolsPerCluster: POOLS_PER_CLUSTER, clusterGetBytes: Buffer.byteLength(get.text) },
     load: results.map((r) => ({ ...r, ratioToBaseline: r.rps / base.rps })),
     startupMs: { emptyMedian: median(emptyStarts), empty: emptyStarts, bigStoreMedian: median(bigStarts), bigStore: bigStarts },
-    rssMiB: { idle: idleRss, bigStore: bigRss, bigMemoryStore: memoryStoreRss },
+    rssMiB: { idle: idleRss, bigStore: bigRss, bigMemoryStore: memoryStoreRss, beforeDocuments: documents.rssBefore, allDocumentsLoaded: documents.rssAfter },
+    documents: { firstGetMs: documents.firstMs, laterGetMedianMs: documents.againMs },
     microOpsPerSecond: micro,
   };
   const markdown = [
@@ -356,6 +393,9 @@ async function main(): Promise<void> {
     `| start to first 200, empty store (median of ${STARTS}) | ${report.startupMs.emptyMedian.toFixed(0)} ms |`,
     `| start to first 200, data folder with ${BIG_STORE_CLUSTERS} clusters (median of ${STARTS}) | ${report.startupMs.bigStoreMedian.toFixed(0)} ms |`,
     `| RSS idle | ${report.rssMiB.idle.toFixed(0)} MiB |`,
+    `| RSS after one ARM call, then with all ${apiVersions.length} documents loaded | ${documents.rssBefore.toFixed(0)} -> ${documents.rssAfter.toFixed(0)} MiB |`,
+    ...Object.entries(documents.firstMs).map(([version, ms]) => `| first GET at ${version} after start (reads and compiles that document) | ${ms.toFixed(0)} ms |`),
+    `| later GETs (median of 20) | ${documents.againMs.toFixed(1)} ms |`,
     `| RSS with ${BIG_STORE_CLUSTERS} clusters and ${BIG_STORE_CLUSTERS * POOLS_PER_CLUSTER} agent pools, data folder (SQLite) | ${report.rssMiB.bigStore.toFixed(0)} MiB |`,
     `| RSS with ${BIG_STORE_CLUSTERS} clusters and ${BIG_STORE_CLUSTERS * POOLS_PER_CLUSTER} agent pools, memory store (no data folder) | ${report.rssMiB.bigMemoryStore.toFixed(0)} MiB |`,
     ...Object.entries(micro).map(([name, ops]) => `| ${name} (in process) | ${ops.toFixed(0)} ops/s |`),
