@@ -147,7 +147,7 @@ export function createArmPipeline(options: PipelineOptions): (req: IncomingMessa
           .filter((issue) => !(issue.location === "query" && issue.keyword === "additionalProperties"))
           // A subscription that is no GUID was let off above (or refused in strict mode).
           .filter((issue) => issue.location !== "path/subscriptionId");
-        if (issues.length) throw requestValidationError(issues, params);
+        if (issues.length) throw requestValidationError(issues, params, body);
       }
       const armRequest: ArmRequest = {
         method: route.method,
@@ -307,8 +307,14 @@ function invalidApiVersion(apiVersion: string, accepted: readonly string[] | und
 const VALUE_KEYWORDS = new Set(["pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "enum", "const", "format", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties"]);
 
 /** Turns ajv issues into ARM's answers: the spec's own parameter and body rules, named precisely. */
-function requestValidationError(issues: ValidationIssue[], params: Record<string, string>): ArmError {
+function requestValidationError(issues: ValidationIssue[], params: Record<string, string>, body: any): ArmError {
   const first = issues[0];
+  // AKS renamed the cluster SKU "Basic" to "Base" in api-version 2023-02-01 (no served document lists
+  // it) and refuses the old name with its own code and message, which say what to send instead.
+  // Microsoft's examples still send it (azure-rest-api-specs#27263).
+  if (body?.sku?.name === "Basic" && issues.every((issue) => issue.location === "requestBody/sku/name")) {
+    return badRequest("SkuNotAvailable", "Basic managed cluster SKU name is invalid. 'Basic' has been replaced by 'Base' since v2023-02-01.", "sku.name");
+  }
   const [area, name] = first.location.split("/");
   if (area === "path") {
     if (name === "subscriptionId") {
