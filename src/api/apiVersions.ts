@@ -37,15 +37,20 @@ const resolved = new Map<string, ServedVersion | undefined>();
 
 /** The serving document of a requested api-version; undefined when it is not even date-shaped. */
 export function servingDocument(requested: string): ServedVersion | undefined {
+  const exact = resolved.get(requested); // clients send the published spelling: no lower-casing then
+  if (exact) return exact;
   const key = requested.toLowerCase();
   const kept = resolved.get(key);
-  if (kept) return kept.requested === requested ? kept : { ...kept, requested };
+  if (kept) return { ...kept, requested };
   const match = DATE_SHAPED.exec(key);
   if (!match) return undefined;
   const own = documentsOldestFirst.find((d) => d === key);
   const standing: VersionStanding = own ? "document" : publishedSet.has(key) ? "published" : "unpublished";
   const served: ServedVersion = { requested, document: own ?? nearestDocument(match[1]), standing };
-  if (standing !== "unpublished") resolved.set(key, served);
+  if (standing !== "unpublished") {
+    resolved.set(requested, served);
+    if (requested !== key) resolved.set(key, { ...served, requested: key });
+  }
   return served;
 }
 

@@ -91,15 +91,17 @@ export class VersionShape {
 
   private projectValue(value: unknown, schema: Schema | undefined): unknown {
     if (!schema || value === undefined) return value;
-    const shape = this.shape(schema);
     if (typeof value !== "object" || value === null) {
-      return shape.enumValues && !shape.enumValues.has(value) ? DROPPED : value;
+      const values = this.shape(schema).enumValues;
+      return values && !values.has(value) ? DROPPED : value;
     }
+    // A served view (frozen) is projected once per schema: the common GET costs two lookups.
     const frozen = Object.isFrozen(value);
     if (frozen) {
       const kept = this.projected.get(value)?.get(schema);
       if (kept !== undefined) return kept;
     }
+    const shape = this.shape(schema);
     const result = Array.isArray(value) ? this.projectArray(value, shape) : this.projectObject(value as Record<string, unknown>, shape);
     if (frozen) {
       const out = result !== value && typeof result === "object" && result !== null ? this.keep(result) : result;

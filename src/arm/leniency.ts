@@ -26,17 +26,25 @@ export const STRICT: LeniencyPolicy = Object.freeze({ lenient: false, note() {} 
 
 export const LENIENCY_HEADER = "x-aks-emulator-leniency";
 
+const NONE: readonly Leniency[] = Object.freeze([]);
+
 /** One request's let-offs, in the order they happened. */
 export class LeniencyRecord implements LeniencyPolicy {
   readonly lenient = true;
-  readonly used: Leniency[] = [];
+  /** Made on the first let-off: most requests have none, and one of these is made per request. */
+  private list: Leniency[] | undefined;
+
+  get used(): readonly Leniency[] {
+    return this.list ?? NONE;
+  }
 
   note(kind: LeniencyKind, detail: string, options?: { wrote?: boolean }): void {
-    if (!this.used.some((l) => l.kind === kind && l.detail === detail)) this.used.push({ kind, detail, ...(options?.wrote ? { wrote: true } : {}) });
+    this.list ??= [];
+    if (!this.list.some((l) => l.kind === kind && l.detail === detail)) this.list.push({ kind, detail, ...(options?.wrote ? { wrote: true } : {}) });
   }
 
   /** What the answer names: everything when the request took effect, else only the let-offs that changed nothing. */
-  named(succeeded: boolean): Leniency[] {
+  named(succeeded: boolean): readonly Leniency[] {
     return succeeded ? this.used : this.used.filter((l) => !l.wrote);
   }
 
