@@ -2,17 +2,13 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Config } from "../config.js";
 import type { Engine } from "../engine/provisioner.js";
+import type { Principal } from "../engine/model.js";
 import type { LeniencyPolicy } from "../arm/leniency.js";
 import type { SpecVersion } from "./spec.js";
 import type { ResourceStore } from "../store/store.js";
 import type { Clock, Logger } from "../util.js";
 
-/** Who is calling, read from the bearer token's claims (verified only when token checks are on). */
-export interface Principal {
-  id: string;
-  type: "User" | "Application" | "ManagedIdentity" | "Key";
-  tenantId?: string;
-}
+export type { Principal };
 
 export interface ArmRequest {
   method: string;
@@ -42,6 +38,7 @@ export interface ArmResponse {
   body?: unknown;
 }
 
+/** What the composition root wires together (and hands the HTTP shell). */
 export interface Services {
   config: Config;
   store: ResourceStore;
@@ -50,4 +47,15 @@ export interface Services {
   logger: Logger;
 }
 
-export type Handler = (req: ArmRequest, services: Services) => ArmResponse | Promise<ArmResponse>;
+/** The engine's operations: everything a handler may do with state. */
+export type EngineOperations = Omit<Engine, "core">;
+
+/** What a handler is given: the engine's operations, never the store nor the engine's core. */
+export interface HandlerServices {
+  config: Config;
+  engine: EngineOperations;
+  clock: Clock;
+  logger: Logger;
+}
+
+export type Handler = (req: ArmRequest, services: HandlerServices) => ArmResponse | Promise<ArmResponse>;

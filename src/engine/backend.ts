@@ -15,16 +15,20 @@ export interface ClusterRef {
 
 export interface PoolRef {
   name: string;
-  count: number;
   mode: string;
   nodeLabels: Record<string, string>;
   nodeTaints: string[];
   /**
-   * The names of the pool's nodes, `count` of them: the machine names Machines_List serves
-   * (engine/machines.ts), so that `kubectl get nodes` and the machines agree. Absent: the backend
-   * names them as a pool that was never scaled in would be named.
+   * The names of the pool's nodes: the machine names Machines_List serves, from the machine set the
+   * operation stored (engine/model.ts), so that `kubectl get nodes` and the machines agree. The engine
+   * always gives them; how many nodes a pool has is how many names it has.
    */
   nodeNames?: string[];
+  /**
+   * A ref made without the engine (a backend driven on its own) may give a count instead of names:
+   * the backend then names the nodes as a pool that was never scaled in would be named.
+   */
+  count?: number;
   /** The pool's Kubernetes version (currentOrchestratorVersion); absent: the control plane's. */
   kubernetesVersion?: string;
   /** "Stopped" when the pool was stopped on its own (an agent-pool PUT with powerState Stopped). */

@@ -294,6 +294,16 @@ export function meshUpgradeProfile(clusterId: string, revision: string, kubernet
   };
 }
 
+/** The cluster's Istio upgrade profile, or undefined when its service mesh is not Istio. */
+export function clusterMeshProfile(cluster: { id: string; body: Record<string, any> }): Record<string, unknown> | undefined {
+  const properties = cluster.body.properties ?? {};
+  const mesh = properties.serviceMeshProfile;
+  if (String(mesh?.mode ?? "Disabled").toLowerCase() !== "istio") return undefined;
+  const revision = clusterMeshRevision(mesh.istio?.revisions, properties.currentKubernetesVersion);
+  if (!revision) return undefined;
+  return meshUpgradeProfile(cluster.id, revision, properties.currentKubernetesVersion);
+}
+
 // ---- outbound network dependencies ---------------------------------------------------------------------
 
 export interface OutboundEndpoint {

@@ -8,8 +8,9 @@ import { ArmError } from "../arm/errors.js";
 import type { ResourceStore, StoredResource } from "../store/store.js";
 import type { Logger } from "../util.js";
 import type { ClusterBackend } from "./backend.js";
-import { isStopped } from "./lifecycle.js";
-import { POOL_TYPE, type Engine } from "./provisioner.js";
+import type { EngineCore } from "./core.js";
+import { isStopped, POOL_TYPE } from "./model.js";
+import type { Engine } from "./provisioner.js";
 
 /** The provisioningError code the watch sets; only clusters failed with it are turned back. */
 export const UNHEALTHY_CODE = "ClusterUnhealthy";
@@ -23,7 +24,7 @@ export interface HealthWatch {
 export function startHealthWatch(engine: Engine, store: ResourceStore, backend: ClusterBackend, intervalSeconds: number, logger: Logger): HealthWatch | undefined {
   if (!backend.checkHealth || !backend.trackedClusters || intervalSeconds <= 0) return undefined;
   let running: Promise<void> | undefined;
-  const checkNow = () => (running ??= pass(engine, store, backend, logger).finally(() => (running = undefined)));
+  const checkNow = () => (running ??= pass(engine.core, store, backend, logger).finally(() => (running = undefined)));
   const timer = setInterval(() => {
     checkNow().catch((error: Error) => logger.warn(`health check failed: ${error.message}`));
   }, intervalSeconds * 1000);
@@ -32,9 +33,9 @@ export function startHealthWatch(engine: Engine, store: ResourceStore, backend: 
 }
 
 /** Idle: no operation runs on the cluster or its pools. */
-function idle(engine: Engine, cluster: StoredResource): boolean {
+function idle(core: EngineCore, cluster: StoredResource): boolean {
   try {
-    engine.assertClusterIdle(cluster);
+    core.assertClusterIdle(cluster);
     return true;
   } catch {
     return false;
@@ -43,17 +44,17 @@ function idle(engine: Engine, cluster: StoredResource): boolean {
 
 const failedByWatch = (cluster: StoredResource) => cluster.body.properties?.status?.provisioningError?.code === UNHEALTHY_CODE;
 
-async function pass(engine: Engine, store: ResourceStore, backend: ClusterBackend, logger: Logger): Promise<void> {
+async function pass(core: EngineCore, store: ResourceStore, backend: ClusterBackend, logger: Logger): Promise<void> {
   for (const id of backend.trackedClusters!()) {
     const before = store.get(id);
-    if (!before || isStopped(before) || !idle(engine, before)) continue;
+    if (!before || isStopped(before) || !idle(core, before)) continue;
     const state = before.body.properties?.provisioningState;
     if (state !== "Succeeded" && !(state === "Failed" && failedByWatch(before))) continue;
-    const health = await backend.checkHealth!(engine.clusterRef(before), engine.poolRefs(before));
+    const health = await backend.checkHealth!(core.clusterRef(before), core.poolRefs(before));
     if (!health) continue;
     // Re-read: an operation may have started while the containers were looked at.
     const cluster = store.get(id);
-    if (!cluster || isStopped(cluster) || !idle(engine, cluster) || cluster.body.properties?.provisioningState !== state) continue;
+    if (!cluster || isStopped(cluster) || !idle(core, cluster) || cluster.body.properties?.provisioningState !== state) continue;
     const pools = store.children(cluster.id, POOL_TYPE);
     if (health.problems.length && state === "Succeeded") {
       const error = new ArmError(
@@ -64,14 +65,14 @@ async function pass(engine: Engine, store: ResourceStore, backend: ClusterBacken
       );
       logger.warn(`health: ${error.message}`);
       store.transaction(() => {
-        engine.setState(cluster.id, "Failed", error);
-        for (const pool of pools) if (health.failedPools.some((name) => name.toLowerCase() === pool.body.name.toLowerCase())) engine.setState(pool.id, "Failed");
+        core.setState(cluster.id, "Failed", error);
+        for (const pool of pools) if (health.failedPools.some((name) => name.toLowerCase() === pool.body.name.toLowerCase())) core.setState(pool.id, "Failed");
       });
     } else if (!health.problems.length && state === "Failed") {
       logger.info(`health: managed cluster '${cluster.body.name}' runs again`);
       store.transaction(() => {
-        engine.setState(cluster.id, "Succeeded");
-        for (const pool of pools) if (pool.body.properties?.provisioningState === "Failed" && !pool.activeOperation) engine.setState(pool.id, "Succeeded");
+        core.setState(cluster.id, "Succeeded");
+        for (const pool of pools) if (pool.body.properties?.provisioningState === "Failed" && !pool.activeOperation) core.setState(pool.id, "Succeeded");
       });
     }
   }

@@ -1,49 +1,18 @@
 // Cluster lifecycle beyond create/update/delete: power (Start, Stop), AbortLatestOperation on a
 // cluster or a pool, certificate and signing-key rotation, the credential resets, RunCommand and its
-// results, and the deprecated access profiles. Everything runs through the Engine's long-running
-// operations; the refusals are AKS's, in AKS's words where they are known.
+// results, and the deprecated access profiles. An engine module (engine.lifecycle): each write is one
+// transaction over the core's long-running operations; the refusals are AKS's, in AKS's words where
+// they are known.
 import { randomUUID } from "node:crypto";
 import { badRequest, conflict, notFound } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
-import type { ResourceStore, StoredResource } from "../store/store.js";
-import type { Clock } from "../util.js";
+import type { StoredResource } from "../store/store.js";
 import type { ClusterRef, CredentialKind } from "./backend.js";
-import { POOL_TYPE } from "./model.js";
-import type { Engine } from "./provisioner.js";
+import type { EngineCore } from "./core.js";
+import { assertNotStopped, credentialGeneration, isStopped, powerCode, PRIVATE_STATE, privateState } from "./model.js";
 
-/**
- * The part of a cluster's stored body that is never served (clusterView leaves it out): what the
- * emulator keeps for itself. It lives in the body so that every store persists it with the cluster.
- */
-export const PRIVATE_STATE = "_emulator";
-
-export interface ClusterPrivateState {
-  /** How many times the cluster's certificates were rotated; kubeconfigs are issued for this generation. */
-  credentialGeneration?: number;
-}
-
-export const privateState = (cluster: StoredResource): ClusterPrivateState => cluster.body?.[PRIVATE_STATE] ?? {};
-
-export const credentialGeneration = (cluster: StoredResource): number => privateState(cluster).credentialGeneration ?? 0;
-
-/** `properties.powerState.code` of a cluster or pool; a record from before power states existed is Running. */
-export const powerCode = (resource: StoredResource): string => resource.body.properties?.powerState?.code ?? "Running";
-
-export const isStopped = (cluster: StoredResource): boolean => powerCode(cluster) === "Stopped";
-
-/**
- * AKS refuses every write to a stopped cluster but Start (and Delete): a cluster PUT, a tags PATCH, an
- * agent-pool write, the credential listings, rotations, resets and run-command alike. Its answer, word
- * for word (a Terraform pool update against a stopped cluster): 400 OperationNotAllowed.
- */
-export function assertNotStopped(cluster: StoredResource): void {
-  if (!isStopped(cluster)) return;
-  const [, , subscriptionId, , resourceGroup] = cluster.id.split("/");
-  throw badRequest(
-    "OperationNotAllowed",
-    `An error has occurred in subscription ${subscriptionId}, resourceGroup: ${resourceGroup} request: Managed Cluster is in stopped state, no operations except for start are allowed.`,
-  );
-}
+// Where composition code has always found it; the private-state helpers live in the model.
+export { isStopped } from "./model.js";
 
 /** The deprecated access profiles' role names, and the kubeconfig each stands for. */
 const ACCESS_PROFILE_ROLES: Record<string, { name: string; kind: CredentialKind }> = {
@@ -73,12 +42,7 @@ interface ClusterWork {
 }
 
 export class ClusterLifecycle {
-  constructor(
-    private readonly engine: Engine,
-    private readonly store: ResourceStore,
-    private readonly clock: Clock,
-    private readonly tenantId: string,
-  ) {}
+  constructor(private readonly core: EngineCore) {}
 
   // ---- power ---------------------------------------------------------------------------------------
 
@@ -88,32 +52,39 @@ export class ClusterLifecycle {
    * and Power State(Stopped), stopping cannot be performed" (400).
    */
   stop(subscriptionId: string, resourceGroup: string, name: string): OperationRecord {
-    this.engine.backend.checkAvailable?.();
-    const cluster = this.engine.getCluster(subscriptionId, resourceGroup, name);
-    this.engine.assertClusterIdle(cluster);
-    if (isStopped(cluster)) throw this.powerRefusal(cluster, "stopping");
-    return this.clusterOperation(cluster, {
-      action: "Stop",
-      state: "Stopping",
-      poolState: "Stopping",
-      work: (ref) => this.engine.backend.stopCluster(ref),
-      onSuccess: () => this.setPowerState(cluster.id, "Stopped"),
+    const { core } = this;
+    return core.transaction(() => {
+      core.backend.checkAvailable?.();
+      const cluster = core.getCluster(subscriptionId, resourceGroup, name);
+      core.assertClusterIdle(cluster);
+      if (isStopped(cluster)) throw this.powerRefusal(cluster, "stopping");
+      return this.clusterOperation(cluster, {
+        action: "Stop",
+        state: "Stopping",
+        poolState: "Stopping",
+        work: (ref) => core.backend.stopCluster(ref),
+        onSuccess: () => this.setPowerState(cluster.id, "Stopped"),
+      });
     });
   }
 
   /** ManagedClusters_Start: Starting, then powerState Running on the cluster and on every pool. */
   start(subscriptionId: string, resourceGroup: string, name: string): OperationRecord {
-    this.engine.backend.checkAvailable?.();
-    const cluster = this.engine.getCluster(subscriptionId, resourceGroup, name);
-    this.engine.assertClusterIdle(cluster);
-    // Starting a running cluster is refused the way stopping a stopped one is (the same check, mirrored).
-    if (!isStopped(cluster)) throw this.powerRefusal(cluster, "starting");
-    return this.clusterOperation(cluster, {
-      action: "Start",
-      state: "Starting",
-      poolState: "Starting",
-      work: (ref) => this.engine.backend.startCluster(ref, this.poolRefs(cluster)),
-      onSuccess: () => this.setPowerState(cluster.id, "Running"),
+    const { core } = this;
+    return core.transaction(() => {
+      core.backend.checkAvailable?.();
+      const cluster = core.getCluster(subscriptionId, resourceGroup, name);
+      core.assertClusterIdle(cluster);
+      // Starting a running cluster is refused the way stopping a stopped one is (the same check, mirrored).
+      if (!isStopped(cluster)) throw this.powerRefusal(cluster, "starting");
+      const pools = core.poolRefs(cluster);
+      return this.clusterOperation(cluster, {
+        action: "Start",
+        state: "Starting",
+        poolState: "Starting",
+        work: (ref) => core.backend.startCluster(ref, pools),
+        onSuccess: () => this.setPowerState(cluster.id, "Running"),
+      });
     });
   }
 
@@ -126,18 +97,19 @@ export class ClusterLifecycle {
    * ProvisioningState is Succeeded".
    */
   abortCluster(subscriptionId: string, resourceGroup: string, name: string): void {
-    this.abort(this.engine.getCluster(subscriptionId, resourceGroup, name));
+    this.core.transaction(() => this.abort(this.core.getCluster(subscriptionId, resourceGroup, name)));
   }
 
   /** AbortLatestOperation on an agent pool: as for the cluster, for the operation running on the pool. */
   abortPool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string): void {
-    this.abort(this.engine.getPool(subscriptionId, resourceGroup, clusterName, poolName));
+    this.core.transaction(() => this.abort(this.core.getPool(subscriptionId, resourceGroup, clusterName, poolName).pool));
   }
 
   private abort(resource: StoredResource): void {
-    const running = resource.activeOperation ? this.store.getOperation(resource.activeOperation) : undefined;
-    if (running?.status === "InProgress" && this.engine.cancelOperation(running.name)) return;
-    const state = this.store.get(resource.id)?.body.properties?.provisioningState ?? "Succeeded";
+    const { store } = this.core;
+    const running = resource.activeOperation ? store.getOperation(resource.activeOperation) : undefined;
+    if (running?.status === "InProgress" && this.core.cancelOperation(running.name)) return;
+    const state = store.get(resource.id)?.body.properties?.provisioningState ?? "Succeeded";
     throw conflict("OperationNotAllowed", `Cancel operation is not allowed when the ProvisioningState is ${state}.`);
   }
 
@@ -148,23 +120,29 @@ export class ClusterLifecycle {
    * stops matching; the credential listings then serve the new generation.
    */
   rotateClusterCertificates(subscriptionId: string, resourceGroup: string, name: string): OperationRecord {
-    const cluster = this.writableCluster(subscriptionId, resourceGroup, name);
-    const generation = credentialGeneration(cluster) + 1;
-    return this.clusterOperation(cluster, {
-      action: "RotateClusterCertificates",
-      state: "Updating",
-      work: (ref) => this.engine.backend.rotateCertificates({ ...ref, credentialGeneration: generation }),
-      onSuccess: () => this.updateRecord(cluster.id, (record) => ({ ...record, body: { ...record.body, [PRIVATE_STATE]: { ...privateState(record), credentialGeneration: generation } } })),
+    const { core } = this;
+    return core.transaction(() => {
+      const cluster = this.writableCluster(subscriptionId, resourceGroup, name);
+      const generation = credentialGeneration(cluster) + 1;
+      return this.clusterOperation(cluster, {
+        action: "RotateClusterCertificates",
+        state: "Updating",
+        work: (ref) => core.backend.rotateCertificates({ ...ref, credentialGeneration: generation }),
+        onSuccess: () => core.updateRecord(cluster.id, (record) => ({ ...record, body: { ...record.body, [PRIVATE_STATE]: { ...privateState(record), credentialGeneration: generation } } })),
+      });
     });
   }
 
   /** ManagedClusters_RotateServiceAccountSigningKeys: no field of the spec shows the key; the operation does. */
   rotateServiceAccountSigningKeys(subscriptionId: string, resourceGroup: string, name: string): OperationRecord {
-    const cluster = this.writableCluster(subscriptionId, resourceGroup, name);
-    return this.clusterOperation(cluster, {
-      action: "RotateServiceAccountSigningKeys",
-      state: "Updating",
-      work: (ref) => this.engine.backend.rotateServiceAccountSigningKeys(ref),
+    const { core } = this;
+    return core.transaction(() => {
+      const cluster = this.writableCluster(subscriptionId, resourceGroup, name);
+      return this.clusterOperation(cluster, {
+        action: "RotateServiceAccountSigningKeys",
+        state: "Updating",
+        work: (ref) => core.backend.rotateServiceAccountSigningKeys(ref),
+      });
     });
   }
 
@@ -172,15 +150,19 @@ export class ClusterLifecycle {
 
   /** ManagedClusters_ResetAADProfile: properties.aadProfile becomes the profile sent (its secret is never served). */
   resetAADProfile(subscriptionId: string, resourceGroup: string, name: string, profile: Record<string, any>): OperationRecord {
-    const cluster = this.writableCluster(subscriptionId, resourceGroup, name);
-    const aadProfile = { ...profile, tenantID: profile.tenantID ?? this.tenantId };
-    return this.clusterOperation(cluster, {
-      action: "ResetAADProfile",
-      state: "Updating",
-      work: (ref) => this.engine.backend.applyCluster(ref, this.poolRefs(cluster)),
-      onSuccess: () => this.setProperty(cluster.id, "aadProfile", aadProfile),
-      // The SDK takes 200 or 202 here, not 204: the spec gives this action no 204.
-      result: () => ({ status: 200 }),
+    const { core } = this;
+    return core.transaction(() => {
+      const cluster = this.writableCluster(subscriptionId, resourceGroup, name);
+      const aadProfile = { ...profile, tenantID: profile.tenantID ?? core.config.tenantId };
+      const pools = core.poolRefs(cluster);
+      return this.clusterOperation(cluster, {
+        action: "ResetAADProfile",
+        state: "Updating",
+        work: (ref) => core.backend.applyCluster(ref, pools),
+        onSuccess: () => this.setProperty(cluster.id, "aadProfile", aadProfile),
+        // The SDK takes 200 or 202 here, not 204: the spec gives this action no 204.
+        result: () => ({ status: 200 }),
+      });
     });
   }
 
@@ -190,15 +172,19 @@ export class ClusterLifecycle {
    * reset; AKS: 400 BadRequest "Updating service principal profile is not allowed on MSI cluster."
    */
   resetServicePrincipalProfile(subscriptionId: string, resourceGroup: string, name: string, profile: Record<string, any>): OperationRecord {
-    const cluster = this.writableCluster(subscriptionId, resourceGroup, name);
-    if (usesManagedIdentity(cluster)) throw badRequest("BadRequest", "Updating service principal profile is not allowed on MSI cluster.");
-    const servicePrincipalProfile = { clientId: profile.clientId, ...(profile.secret !== undefined ? { secret: profile.secret } : {}) };
-    return this.clusterOperation(cluster, {
-      action: "ResetServicePrincipalProfile",
-      state: "Updating",
-      work: (ref) => this.engine.backend.applyCluster(ref, this.poolRefs(cluster)),
-      onSuccess: () => this.setProperty(cluster.id, "servicePrincipalProfile", servicePrincipalProfile),
-      result: () => ({ status: 200 }),
+    const { core } = this;
+    return core.transaction(() => {
+      const cluster = this.writableCluster(subscriptionId, resourceGroup, name);
+      if (usesManagedIdentity(cluster)) throw badRequest("BadRequest", "Updating service principal profile is not allowed on MSI cluster.");
+      const servicePrincipalProfile = { clientId: profile.clientId, ...(profile.secret !== undefined ? { secret: profile.secret } : {}) };
+      const pools = core.poolRefs(cluster);
+      return this.clusterOperation(cluster, {
+        action: "ResetServicePrincipalProfile",
+        state: "Updating",
+        work: (ref) => core.backend.applyCluster(ref, pools),
+        onSuccess: () => this.setProperty(cluster.id, "servicePrincipalProfile", servicePrincipalProfile),
+        result: () => ({ status: 200 }),
+      });
     });
   }
 
@@ -211,41 +197,44 @@ export class ClusterLifecycle {
    * GetCommandResult, answers once it ends.
    */
   runCommand(subscriptionId: string, resourceGroup: string, name: string, request: RunCommandRequest): { cluster: StoredResource; commandId: string; operation: OperationRecord } {
-    this.engine.backend.checkAvailable?.();
-    const cluster = this.engine.getCluster(subscriptionId, resourceGroup, name);
-    assertNotStopped(cluster);
-    const commandId = randomUUID().replace(/-/g, "");
-    const ref = this.engine.clusterRef(cluster);
-    const startedAt = this.clock.now().toISOString();
-    let result: Record<string, unknown> | undefined;
-    const operation = this.engine.runOperation({
-      locks: [],
-      resourceId: cluster.id,
-      name: commandId,
-      subscriptionId: cluster.subscriptionId,
-      location: cluster.body.location,
-      action: "RunCommand",
-      work: async (signal) => {
-        try {
-          const output = await this.engine.backend.runCommand(ref, request.command, request.context);
-          result = commandResult(commandId, { provisioningState: "Succeeded", exitCode: output.exitCode, startedAt, finishedAt: this.clock.now().toISOString(), logs: output.logs });
-        } catch (error) {
-          if (signal.aborted) throw error;
-          // The command could not run: the request itself still succeeded, the result says why.
-          result = commandResult(commandId, { provisioningState: "Failed", startedAt, finishedAt: this.clock.now().toISOString(), reason: (error as Error).message });
-        }
-      },
-      onSuccess: () => {},
-      onFailure: () => {},
-      result: () => ({ status: 200, body: result }),
+    const { core } = this;
+    return core.transaction(() => {
+      core.backend.checkAvailable?.();
+      const cluster = core.getCluster(subscriptionId, resourceGroup, name);
+      assertNotStopped(cluster);
+      const commandId = randomUUID().replace(/-/g, "");
+      const ref = core.clusterRef(cluster);
+      const startedAt = core.clock.now().toISOString();
+      let result: Record<string, unknown> | undefined;
+      const operation = core.runOperation({
+        locks: [],
+        resourceId: cluster.id,
+        name: commandId,
+        subscriptionId: cluster.subscriptionId,
+        location: cluster.body.location,
+        action: "RunCommand",
+        work: async (signal) => {
+          try {
+            const output = await core.backend.runCommand(ref, request.command, request.context);
+            result = commandResult(commandId, { provisioningState: "Succeeded", exitCode: output.exitCode, startedAt, finishedAt: core.clock.now().toISOString(), logs: output.logs });
+          } catch (error) {
+            if (signal.aborted) throw error;
+            // The command could not run: the request itself still succeeded, the result says why.
+            result = commandResult(commandId, { provisioningState: "Failed", startedAt, finishedAt: core.clock.now().toISOString(), reason: (error as Error).message });
+          }
+        },
+        onSuccess: () => {},
+        onFailure: () => {},
+        result: () => ({ status: 200, body: result }),
+      });
+      return { cluster, commandId, operation };
     });
-    return { cluster, commandId, operation };
   }
 
   /** ManagedClusters_GetCommandResult: 202 while the command runs, then its RunCommandResult; 404 for an id the cluster never ran. */
   commandResult(subscriptionId: string, resourceGroup: string, name: string, commandId: string): CommandLookup {
-    const cluster = this.engine.getCluster(subscriptionId, resourceGroup, name);
-    const operation = this.store.getOperation(commandId);
+    const cluster = this.core.getCluster(subscriptionId, resourceGroup, name);
+    const operation = this.core.getOperation(commandId);
     if (!operation || operation.action !== "RunCommand" || operation.resourceId.toLowerCase() !== cluster.id.toLowerCase()) {
       throw notFound(`Command '${commandId}' was not found in managed cluster '${cluster.body.name}'.`);
     }
@@ -268,16 +257,16 @@ export class ClusterLifecycle {
 
   /**
    * ManagedClusters_GetAccessProfile (deprecated): the clusterAdmin or clusterUser kubeconfig as a
-   * ManagedClusterAccessProfile. It goes through the engine's credential check, so a stopped cluster
-   * refuses it as it refuses ListClusterAdminCredential.
+   * ManagedClusterAccessProfile. It goes through the same credential check as the listings, so a
+   * stopped cluster refuses it as it refuses ListClusterAdminCredential.
    */
   async accessProfile(subscriptionId: string, resourceGroup: string, name: string, roleName: string): Promise<Record<string, unknown>> {
-    const cluster = this.engine.getCluster(subscriptionId, resourceGroup, name);
+    const cluster = this.core.getCluster(subscriptionId, resourceGroup, name);
     const role = ACCESS_PROFILE_ROLES[roleName.toLowerCase()];
     if (!role) {
       throw notFound(`Access profile '${roleName}' was not found in managed cluster '${cluster.body.name}': the role names are 'clusterAdmin' and 'clusterUser'.`);
     }
-    const kubeconfig = await this.engine.credentials(subscriptionId, resourceGroup, name, role.kind);
+    const kubeconfig = await this.core.kubeconfig(cluster, role.kind);
     return {
       id: `${cluster.id}/accessProfiles/${role.name}`,
       name: role.name,
@@ -291,9 +280,9 @@ export class ClusterLifecycle {
 
   /** The cluster, for a write: idle (else 409) and not stopped (else AKS's 400). */
   private writableCluster(subscriptionId: string, resourceGroup: string, name: string): StoredResource {
-    this.engine.backend.checkAvailable?.();
-    const cluster = this.engine.getCluster(subscriptionId, resourceGroup, name);
-    this.engine.assertClusterIdle(cluster);
+    this.core.backend.checkAvailable?.();
+    const cluster = this.core.getCluster(subscriptionId, resourceGroup, name);
+    this.core.assertClusterIdle(cluster);
     assertNotStopped(cluster);
     return cluster;
   }
@@ -308,46 +297,40 @@ export class ClusterLifecycle {
 
   /** A long-running operation on the cluster (and, with poolState, its pools), ending Succeeded or Failed. */
   private clusterOperation(cluster: StoredResource, spec: ClusterWork): OperationRecord {
-    const pools = spec.poolState ? this.store.children(cluster.id, POOL_TYPE) : [];
-    const ref = this.engine.clusterRef(cluster);
-    this.engine.setState(cluster.id, spec.state);
-    for (const pool of pools) this.engine.setState(pool.id, spec.poolState!);
+    const { core } = this;
+    const pools = spec.poolState ? core.pools(cluster) : [];
+    const ref = core.clusterRef(cluster);
+    core.setState(cluster.id, spec.state);
+    for (const pool of pools) core.setState(pool.id, spec.poolState!);
     const ids = [cluster.id, ...pools.map((pool) => pool.id)];
-    return this.engine.runOperation({
-      locks: ids.map((id) => this.store.get(id)!),
+    return core.runOperation({
+      locks: ids.map((id) => core.store.get(id)!),
       subscriptionId: cluster.subscriptionId,
       location: cluster.body.location,
       action: spec.action,
       work: () => spec.work(ref),
       onSuccess: () => {
         spec.onSuccess?.();
-        for (const id of ids) this.engine.setState(id, "Succeeded");
+        for (const id of ids) core.setState(id, "Succeeded");
       },
       onFailure: (error) => {
-        for (const id of ids) this.engine.setState(id, "Failed", error);
+        for (const id of ids) core.setState(id, "Failed", error);
       },
       result: spec.result,
     });
   }
 
-  private poolRefs(cluster: StoredResource) {
-    return this.engine.poolRefs(cluster);
-  }
-
   /** powerState.code on the cluster and every one of its pools. */
   private setPowerState(clusterId: string, code: "Running" | "Stopped"): void {
-    for (const resource of [this.store.get(clusterId), ...this.store.children(clusterId, POOL_TYPE)]) {
-      if (resource) this.updateRecord(resource.id, (record) => ({ ...record, body: { ...record.body, properties: { ...record.body.properties, powerState: { code } } } }));
+    const { core } = this;
+    const cluster = core.store.get(clusterId);
+    for (const resource of [cluster, ...(cluster ? core.pools(cluster) : [])]) {
+      if (resource) core.updateRecord(resource.id, (record) => ({ ...record, body: { ...record.body, properties: { ...record.body.properties, powerState: { code } } } }));
     }
   }
 
   private setProperty(id: string, property: string, value: unknown): void {
-    this.updateRecord(id, (record) => ({ ...record, body: { ...record.body, properties: { ...record.body.properties, [property]: value } } }));
-  }
-
-  private updateRecord(id: string, change: (record: StoredResource) => StoredResource): void {
-    const record = this.store.get(id);
-    if (record) this.store.put(change(record));
+    this.core.updateRecord(id, (record) => ({ ...record, body: { ...record.body, properties: { ...record.body.properties, [property]: value } } }));
   }
 }
 

@@ -1,14 +1,161 @@
-// Pure functions that turn what a client sent into what AKS stores and serves: the client's fields
-// round-trip unchanged, and the read-only and defaulted fields Azure computes are filled in.
+// The engine's model: who calls, the records it stores (resource groups, clusters, agent pools and
+// their machine sets, with what the emulator keeps for itself), and the pure functions that turn what
+// a client sent into what AKS stores and serves: the client's fields round-trip unchanged, and the
+// read-only and defaulted fields Azure computes are filled in.
 import { createHash, randomUUID } from "node:crypto";
-import type { Principal } from "../api/types.js";
 import { badRequest } from "../arm/errors.js";
 import type { LeniencyPolicy } from "../arm/leniency.js";
+import type { StoredResource } from "../store/store.js";
 import { clusterUpgradeTarget, minorOf, nodeImageVersion, poolVersion, resolveKubernetesVersion } from "./versions.js";
 
 export const CLUSTER_TYPE = "Microsoft.ContainerService/managedClusters";
 export const POOL_TYPE = "Microsoft.ContainerService/managedClusters/agentPools";
 export const RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups";
+export const MACHINE_TYPE = "Microsoft.ContainerService/managedClusters/agentPools/machines";
+/** A pool's machine set: stored below the pool, never served. */
+export const MACHINE_SET_TYPE = "AksEmulator/agentPools/machineSet";
+
+/** A resource as the engine hands it out: the stored record, never changed in place by its readers. */
+export type ResourceRecord<TBody = any> = StoredResource<TBody>;
+
+// ---- callers ---------------------------------------------------------------------------------------
+
+/** Who is calling, read from the bearer token's claims (verified only when token checks are on). */
+export interface Principal {
+  id: string;
+  type: "User" | "Application" | "ManagedIdentity" | "Key";
+  tenantId?: string;
+}
+
+/** What a write needs to know of its request (an ArmRequest will do). */
+export interface Caller {
+  principal: Principal;
+  /** What this request may be let off in the default mode (absent: strict). */
+  leniency?: LeniencyPolicy;
+}
+
+// ---- ids ---------------------------------------------------------------------------------------------
+
+export const resourceGroupId = (subscriptionId: string, resourceGroup: string) =>
+  `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}`;
+
+export const clusterId = (subscriptionId: string, resourceGroup: string, name: string) =>
+  `${resourceGroupId(subscriptionId, resourceGroup)}/providers/Microsoft.ContainerService/managedClusters/${name}`;
+
+// ---- what the emulator keeps for itself ------------------------------------------------------------
+
+/**
+ * The part of a cluster's stored body that is never served (clusterView leaves it out): what the
+ * emulator keeps for itself. It lives in the body so that every store persists it with the cluster.
+ */
+export const PRIVATE_STATE = "_emulator";
+
+export interface ClusterPrivateState {
+  /** How many times the cluster's certificates were rotated; kubeconfigs are issued for this generation. */
+  credentialGeneration?: number;
+}
+
+export const privateState = (cluster: StoredResource): ClusterPrivateState => cluster.body?.[PRIVATE_STATE] ?? {};
+
+export const credentialGeneration = (cluster: StoredResource): number => privateState(cluster).credentialGeneration ?? 0;
+
+/** `properties.powerState.code` of a cluster or pool; a record from before power states existed is Running. */
+export const powerCode = (resource: StoredResource): string => resource.body.properties?.powerState?.code ?? "Running";
+
+export const isStopped = (cluster: StoredResource): boolean => powerCode(cluster) === "Stopped";
+
+/**
+ * AKS refuses every write to a stopped cluster but Start (and Delete): a cluster PUT, a tags PATCH, an
+ * agent-pool write, the credential listings, rotations, resets and run-command alike. Its answer, word
+ * for word (a Terraform pool update against a stopped cluster): 400 OperationNotAllowed.
+ */
+export function assertNotStopped(cluster: StoredResource): void {
+  if (!isStopped(cluster)) return;
+  const [, , subscriptionId, , resourceGroup] = cluster.id.split("/");
+  throw badRequest(
+    "OperationNotAllowed",
+    `An error has occurred in subscription ${subscriptionId}, resourceGroup: ${resourceGroup} request: Managed Cluster is in stopped state, no operations except for start are allowed.`,
+  );
+}
+
+// ---- machine sets --------------------------------------------------------------------------------
+// The scale-set instances behind an agent pool, named as AKS names them. Each pool keeps a small
+// record of its instances (never served) so that names stay stable: a scale-out adds new instance
+// ids, a scale-in removes the highest ones (the scale set's default), and deleting named machines
+// removes exactly those. The operation that creates or scales a pool stores its machine set, in the
+// operation's transaction; reads (Machines_List, the backend's node names) only read it.
+
+export interface MachineInstance {
+  id: number;
+  ip: string;
+}
+
+export interface MachineSet {
+  instances: MachineInstance[]; // ascending instance id
+  nextInstanceId: number; // a scale set never reuses an instance id
+}
+
+export const machineSetId = (pool: StoredResource) => `${pool.id}/machineSet`;
+
+/** AKS's 8-digit number in scale-set names, the same for every pool of a cluster. */
+function clusterNumber(cluster: StoredResource): string {
+  const hash = createHash("sha256").update(cluster.id.toLowerCase()).digest("hex");
+  return String(parseInt(hash.slice(0, 8), 16) % 100_000_000).padStart(8, "0");
+}
+
+/** Linux: aks-{pool}-{number}-vmss; Windows scale sets are named aks{pool}. */
+export function scaleSetName(cluster: StoredResource, pool: StoredResource): string {
+  return pool.body.properties.osType === "Windows" ? `aks${pool.body.name}` : `aks-${pool.body.name}-${clusterNumber(cluster)}-vmss`;
+}
+
+/** A scale-set instance's computer name: the scale set's name and the instance id in base 36, six wide. */
+export const machineName = (scaleSet: string, instance: MachineInstance) => `${scaleSet}${instance.id.toString(36).padStart(6, "0")}`;
+
+/**
+ * The machine set of a pool of `count` nodes, grown or shrunk from `stored` (none: a new pool): a
+ * scale-in removes the highest instance ids, a scale-out adds new ones on the lowest free addresses
+ * (`used`: the addresses the cluster's other machines hold).
+ */
+export function resizeMachineSet(stored: MachineSet | undefined, count: number, used: Iterable<string>): MachineSet {
+  const set: MachineSet = { instances: [...(stored?.instances ?? [])], nextInstanceId: stored?.nextInstanceId ?? 0 };
+  set.instances.splice(count);
+  const taken = new Set(used);
+  while (set.instances.length < count) {
+    const ip = nextAddress(taken);
+    taken.add(ip);
+    set.instances.push({ id: set.nextInstanceId++, ip });
+  }
+  return set;
+}
+
+/** Nodes take the lowest free address of AKS's default node subnet 10.224.0.0/16, from .4 (Azure keeps .0-.3). */
+function nextAddress(used: Set<string>): string {
+  for (let n = 4; ; n++) {
+    if (n % 256 === 0 || n % 256 === 255) continue;
+    const ip = `10.224.${Math.floor(n / 256)}.${n % 256}`;
+    if (!used.has(ip)) return ip;
+  }
+}
+
+/** A machine as Machines_List and Machines_Get serve it. */
+export function machineView(cluster: StoredResource, pool: StoredResource, instance: MachineInstance): Record<string, any> {
+  const scaleSet = scaleSetName(cluster, pool);
+  const name = machineName(scaleSet, instance);
+  const [, , subscriptionId] = cluster.id.split("/");
+  const zones: string[] | undefined = pool.body.properties.availabilityZones;
+  return {
+    id: `${pool.id}/machines/${name}`,
+    name,
+    type: MACHINE_TYPE,
+    ...(zones?.length ? { zones: [zones[instance.id % zones.length]] } : {}),
+    properties: {
+      network: { ipAddresses: [{ family: "IPv4", ip: instance.ip }] },
+      resourceId: `/subscriptions/${subscriptionId}/resourceGroups/${cluster.body.properties.nodeResourceGroup}/providers/Microsoft.Compute/virtualMachineScaleSets/${scaleSet}/virtualMachines/${instance.id}`,
+    },
+  };
+}
+
+// ---- building what is stored -------------------------------------------------------------------
 
 export interface SystemData {
   createdBy: string;

@@ -11,7 +11,9 @@ import { ArmError } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
 import { normaliseId, SETTLED_STATES, type ResourceStore, type StoredResource } from "../store/store.js";
 import type { Clock, Logger } from "../util.js";
-import { CLUSTER_TYPE, POOL_TYPE, poolRef, RESOURCE_GROUP_TYPE, type Engine } from "./provisioner.js";
+import type { EngineCore } from "./core.js";
+import { CLUSTER_TYPE, POOL_TYPE, RESOURCE_GROUP_TYPE } from "./model.js";
+import type { Engine } from "./provisioner.js";
 
 const REAPPLY = new Set(["Create", "Update", "UpdateTags", "CreateAgentPool", "UpdateAgentPool"]);
 const REMOVE = new Set(["Delete", "DeleteAgentPool", "DeleteResourceGroup"]);
@@ -33,6 +35,7 @@ function planFor(operation: OperationRecord, target: StoredResource | undefined)
 }
 
 export async function recoverInterruptedOperations(engine: Engine, store: ResourceStore, clock: Clock, logger: Logger): Promise<number> {
+  const { core } = engine;
   const interrupted = store.listOperations("InProgress");
   const locked = store.listLocked();
   for (const operation of interrupted) {
@@ -41,8 +44,8 @@ export async function recoverInterruptedOperations(engine: Engine, store: Resour
     const plan = planFor(operation, target);
     let error: Error | undefined;
     try {
-      if (plan === "remove") await finishRemoval(engine, store, operation, resources);
-      else if (plan === "reapply") await reapply(engine, store, resources);
+      if (plan === "remove") await finishRemoval(core, store, operation, resources);
+      else if (plan === "reapply") await reapply(core, store, resources);
       else error = new ArmError(500, "OperationInterrupted", `The emulator restarted while operation '${operation.action}' was running; retry the request.`);
     } catch (failure) {
       error = failure as Error;
@@ -54,7 +57,7 @@ export async function recoverInterruptedOperations(engine: Engine, store: Resour
         const current = store.get(resource.id);
         if (!current) continue;
         store.put({ ...current, activeOperation: undefined });
-        engine.setState(resource.id, error ? "Failed" : "Succeeded", error);
+        core.setState(resource.id, error ? "Failed" : "Succeeded", error);
       }
       // What the Location URL of a sub-resource's write answers once it has ended: the resource.
       const written = plan === "reapply" && !error && target && !BACKEND_TYPES.has(target.type.toLowerCase()) ? store.get(target.id) : undefined;
@@ -63,31 +66,31 @@ export async function recoverInterruptedOperations(engine: Engine, store: Resour
     });
     logger.info(`recovered operation ${operation.name} (${operation.action} ${operation.resourceId}): ${done.status}`);
   }
-  const swept = await settleStrandedStates(engine, store, logger);
+  const swept = await settleStrandedStates(core, store, logger);
   if (swept) logger.info(`aks-emulator: settled ${swept} resource(s) left in a transitional state by the last stop`);
   return interrupted.length;
 }
 
-async function finishRemoval(engine: Engine, store: ResourceStore, operation: OperationRecord, resources: StoredResource[]): Promise<void> {
+async function finishRemoval(core: EngineCore, store: ResourceStore, operation: OperationRecord, resources: StoredResource[]): Promise<void> {
   const target = store.get(operation.resourceId);
   if (!target) return;
   const clusters = target.type === CLUSTER_TYPE ? [target] : resources.filter((r) => r.type === CLUSTER_TYPE);
   if (target.type === POOL_TYPE) {
     const cluster = store.get(target.parentKey);
-    if (cluster) await engine.backend.deleteAgentPool(engine.clusterRef(cluster), target.body.name);
+    if (cluster) await core.backend.deleteAgentPool(core.clusterRef(cluster), target.body.name);
   } else {
-    for (const cluster of clusters) await engine.backend.deleteCluster(engine.clusterRef(cluster));
+    for (const cluster of clusters) await core.backend.deleteCluster(core.clusterRef(cluster));
   }
-  store.transaction(() => engine.removeTree(target.id));
+  store.transaction(() => core.removeTree(target.id));
 }
 
-async function reapply(engine: Engine, store: ResourceStore, resources: StoredResource[]): Promise<void> {
+async function reapply(core: EngineCore, store: ResourceStore, resources: StoredResource[]): Promise<void> {
   for (const resource of resources.filter((r) => r.type === CLUSTER_TYPE)) {
-    await engine.backend.applyCluster(engine.clusterRef(resource), engine.poolRefs(resource));
+    await core.backend.applyCluster(core.clusterRef(resource), core.poolRefs(resource));
   }
   for (const pool of resources.filter((r) => r.type === POOL_TYPE)) {
     const cluster = store.get(pool.parentKey);
-    if (cluster) await engine.backend.applyAgentPool(engine.clusterRef(cluster), poolRef(pool, store));
+    if (cluster) await core.backend.applyAgentPool(core.clusterRef(cluster), core.poolRef(cluster, pool));
   }
 }
 
@@ -95,7 +98,7 @@ async function reapply(engine: Engine, store: ResourceStore, resources: StoredRe
  * Resources in a transitional provisioningState that no running operation holds, and locks naming
  * an operation that has ended. Parents first, so a removal takes its children with it.
  */
-async function settleStrandedStates(engine: Engine, store: ResourceStore, logger: Logger): Promise<number> {
+async function settleStrandedStates(core: EngineCore, store: ResourceStore, logger: Logger): Promise<number> {
   const depth = (r: StoredResource) => r.id.split("/").length;
   let operations: OperationRecord[] | undefined; // oldest first; read when a resource needs them
   let settled = 0;
@@ -116,13 +119,13 @@ async function settleStrandedStates(engine: Engine, store: ResourceStore, logger
     const key = normaliseId(current.id);
     const operation = lock ?? (operations ??= store.listOperations()).findLast((op) => key === normaliseId(op.resourceId) || key.startsWith(`${normaliseId(op.resourceId)}/`));
     if (operation?.status === "Succeeded" && planFor(operation, store.get(operation.resourceId)) === "remove") {
-      store.transaction(() => engine.removeTree(operation.resourceId));
+      store.transaction(() => core.removeTree(operation.resourceId));
     } else if (!operation && state === "Deleting") {
       // No record at all of how it came to be deleted: finish what was asked.
       const cluster = current.type === CLUSTER_TYPE ? current : current.type === POOL_TYPE ? store.get(current.parentKey) : undefined;
-      if (cluster && current.type === POOL_TYPE) await engine.backend.deleteAgentPool(engine.clusterRef(cluster), current.body.name);
-      else if (cluster) await engine.backend.deleteCluster(engine.clusterRef(cluster));
-      store.transaction(() => engine.removeTree(current.id));
+      if (cluster && current.type === POOL_TYPE) await core.backend.deleteAgentPool(core.clusterRef(cluster), current.body.name);
+      else if (cluster) await core.backend.deleteCluster(core.clusterRef(cluster));
+      store.transaction(() => core.removeTree(current.id));
     } else {
       const outcome = operation?.status === "Failed" || operation?.status === "Canceled" ? operation.status : operation ? "Succeeded" : "Failed";
       const error =
@@ -131,7 +134,7 @@ async function settleStrandedStates(engine: Engine, store: ResourceStore, logger
           : new ArmError(500, operation?.error?.code ?? "OperationInterrupted", operation?.error?.message ?? `The emulator restarted while '${current.body?.name}' was ${state}; retry the request.`);
       store.transaction(() => {
         store.put({ ...current, activeOperation: undefined });
-        engine.setState(current.id, outcome, error);
+        core.setState(current.id, outcome, error);
       });
     }
     settled++;

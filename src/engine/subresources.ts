@@ -1,15 +1,15 @@
 // Child resources: those under a cluster (maintenance configurations, trusted access role bindings,
 // identity bindings, managed namespaces, private endpoint connections) and those under a resource
-// group (node pool snapshots). One set of store operations serves them all; each kind only says how
-// its body is built. Children are stored with their parent as parentKey, so engine.removeTree (a
-// cluster or a resource group being deleted) takes them along.
+// group (node pool snapshots). An engine module (engine.children): one set of operations serves them
+// all, each write one transaction; each kind only says how its body is built. Children are stored
+// with their parent as parentKey, so removing the parent (a cluster or a resource group being
+// deleted) takes them along.
 import { randomUUID } from "node:crypto";
-import type { Services } from "../api/types.js";
 import type { ArmError } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
 import type { StoredResource } from "../store/store.js";
-import { CLUSTER_TYPE, RESOURCE_GROUP_TYPE, systemData } from "./model.js";
-import type { Caller } from "./provisioner.js";
+import type { EngineCore } from "./core.js";
+import { CLUSTER_TYPE, POOL_TYPE, RESOURCE_GROUP_TYPE, systemData, type Caller } from "./model.js";
 
 export interface ChildKind {
   /** ARM type, e.g. "Microsoft.ContainerService/managedClusters/maintenanceConfigurations". Its last segment names the child in its id. */
@@ -34,20 +34,24 @@ export interface BuildInput {
   parent: StoredResource;
   request: Record<string, any>;
   previous?: Record<string, any>;
-  services: Services;
+  /** The time of the write (the engine's clock). */
+  now: Date;
+  /** The emulator's tenant. */
+  tenantId: string;
+  /** The agent pool with this id, when there is one (a snapshot's source). */
+  agentPool(id: string): StoredResource | undefined;
 }
 
 export class ChildResources {
-  constructor(private readonly services: Services) {}
+  constructor(private readonly core: EngineCore) {}
 
   /**
    * The parent named by the request's path: the cluster ({resourceName}) or the resource group. A
    * missing one answers its own 404 (ResourceNotFound, or ResourceGroupNotFound).
    */
   parentOf(kind: ChildKind, params: Record<string, string>): StoredResource {
-    const { engine } = this.services;
-    if (kind.parent === "resourceGroup") return engine.requireResourceGroup(params.subscriptionId, params.resourceGroupName);
-    return engine.getCluster(params.subscriptionId, params.resourceGroupName, params.resourceName);
+    if (kind.parent === "resourceGroup") return this.core.requireResourceGroup(params.subscriptionId, params.resourceGroupName);
+    return this.core.getCluster(params.subscriptionId, params.resourceGroupName, params.resourceName);
   }
 
   childId(parent: StoredResource, kind: ChildKind, name: string): string {
@@ -56,7 +60,7 @@ export class ChildResources {
   }
 
   find(parent: StoredResource, kind: ChildKind, name: string): StoredResource | undefined {
-    return this.services.store.get(this.childId(parent, kind, name));
+    return this.core.store.get(this.childId(parent, kind, name));
   }
 
   get(parent: StoredResource, kind: ChildKind, name: string): StoredResource {
@@ -66,27 +70,42 @@ export class ChildResources {
   }
 
   list(parent: StoredResource, kind: ChildKind): StoredResource[] {
-    return this.services.store.children(parent.id, kind.type);
+    return this.core.store.children(parent.id, kind.type);
   }
 
   listInSubscription(subscriptionId: string, kind: ChildKind): StoredResource[] {
-    return this.services.store.listByType(subscriptionId, kind.type);
+    return this.core.store.listByType(subscriptionId, kind.type);
   }
 
   /** Creates or replaces a child at once (a synchronous PUT). */
   put(parent: StoredResource, kind: ChildKind, name: string, request: Record<string, any> | undefined, caller: Caller): { created: boolean; resource: StoredResource } {
-    const existing = this.assertWritable(parent, kind, name);
-    const built = kind.build({ name: existing?.body.name ?? name, parent, request: request ?? {}, previous: existing?.body, services: this.services });
-    const body: Record<string, any> = {
-      id: existing?.id ?? this.childId(parent, kind, name),
-      name: existing?.body.name ?? name,
-      type: kind.type,
-      ...built,
-      systemData: systemData(caller.principal, this.services.clock.now(), existing?.body.systemData),
-    };
-    const resource: StoredResource = { id: body.id, type: kind.type, parentKey: parent.id.toLowerCase(), subscriptionId: parent.subscriptionId, body, etag: body.eTag ?? randomUUID() };
-    this.services.store.put(resource);
-    return { created: !existing, resource };
+    const { core } = this;
+    return core.transaction(() => {
+      const existing = this.assertWritable(parent, kind, name);
+      const now = core.clock.now();
+      const built = kind.build({
+        name: existing?.body.name ?? name,
+        parent,
+        request: request ?? {},
+        previous: existing?.body,
+        now,
+        tenantId: core.config.tenantId,
+        agentPool: (id) => {
+          const pool = core.store.get(id);
+          return pool?.type === POOL_TYPE ? pool : undefined;
+        },
+      });
+      const body: Record<string, any> = {
+        id: existing?.id ?? this.childId(parent, kind, name),
+        name: existing?.body.name ?? name,
+        type: kind.type,
+        ...built,
+        systemData: systemData(caller.principal, now, existing?.body.systemData),
+      };
+      const resource: StoredResource = { id: body.id, type: kind.type, parentKey: parent.id.toLowerCase(), subscriptionId: parent.subscriptionId, body, etag: body.eTag ?? randomUUID() };
+      core.store.put(resource);
+      return { created: !existing, resource };
+    });
   }
 
   /**
@@ -95,38 +114,50 @@ export class ChildResources {
    * (final-state-via: location).
    */
   putLongRunning(parent: StoredResource, kind: ChildKind, name: string, request: Record<string, any> | undefined, caller: Caller, resultAtLocation = false) {
-    const states = kind.states ?? { create: "Creating", update: "Updating" };
-    const { created, resource } = this.put(parent, kind, name, request, caller);
-    this.setState(resource.id, created ? states.create : states.update);
-    const operation = this.run(parent, resource, created ? `Create${kind.label}` : `Update${kind.label}`, () => this.setState(resource.id, "Succeeded"), resultAtLocation);
-    return { created, resource: this.services.store.get(resource.id)!, operation };
+    const { core } = this;
+    return core.transaction(() => {
+      const states = kind.states ?? { create: "Creating", update: "Updating" };
+      const { created, resource } = this.put(parent, kind, name, request, caller);
+      core.setState(resource.id, created ? states.create : states.update);
+      const operation = this.run(parent, resource, created ? `Create${kind.label}` : `Update${kind.label}`, () => core.setState(resource.id, "Succeeded"), resultAtLocation);
+      return { created, resource: core.store.get(resource.id)!, operation };
+    });
   }
 
   /** Applies `change` to a stored child (PATCH tags, a connection's state), keeping who created it. */
   update(parent: StoredResource, kind: ChildKind, name: string, caller: Caller, change: (body: Record<string, any>) => Record<string, any>): StoredResource {
-    this.assertWritable(parent, kind, name);
-    const existing = this.get(parent, kind, name);
-    const body: Record<string, any> = { ...change(existing.body), systemData: systemData(caller.principal, this.services.clock.now(), existing.body.systemData) };
-    if (body.eTag !== undefined) body.eTag = randomUUID();
-    const resource = { ...existing, body, etag: body.eTag ?? randomUUID() };
-    this.services.store.put(resource);
-    return resource;
+    const { core } = this;
+    return core.transaction(() => {
+      this.assertWritable(parent, kind, name);
+      const existing = this.get(parent, kind, name);
+      const body: Record<string, any> = { ...change(existing.body), systemData: systemData(caller.principal, core.clock.now(), existing.body.systemData) };
+      if (body.eTag !== undefined) body.eTag = randomUUID();
+      const resource = { ...existing, body, etag: body.eTag ?? randomUUID() };
+      core.store.put(resource);
+      return resource;
+    });
   }
 
   /** A synchronous DELETE: false when there was nothing to delete. */
   delete(parent: StoredResource, kind: ChildKind, name: string): boolean {
-    const existing = this.assertWritable(parent, kind, name);
-    if (!existing) return false;
-    this.services.engine.removeTree(existing.id);
-    return true;
+    const { core } = this;
+    return core.transaction(() => {
+      const existing = this.assertWritable(parent, kind, name);
+      if (!existing) return false;
+      core.removeTree(existing.id);
+      return true;
+    });
   }
 
   /** A long-running DELETE: the child reads Deleting until the operation ends; undefined when missing. */
   deleteLongRunning(parent: StoredResource, kind: ChildKind, name: string): OperationRecord | undefined {
-    const existing = this.assertWritable(parent, kind, name);
-    if (!existing) return undefined;
-    this.setState(existing.id, "Deleting");
-    return this.run(parent, existing, `Delete${kind.label}`, () => this.services.engine.removeTree(existing.id));
+    const { core } = this;
+    return core.transaction(() => {
+      const existing = this.assertWritable(parent, kind, name);
+      if (!existing) return undefined;
+      core.setState(existing.id, "Deleting");
+      return this.run(parent, existing, `Delete${kind.label}`, () => core.removeTree(existing.id));
+    });
   }
 
   /**
@@ -134,34 +165,30 @@ export class ChildResources {
    * or while the resource group is being deleted; and for the child's own running operation.
    */
   private assertWritable(parent: StoredResource, kind: ChildKind, name: string): StoredResource | undefined {
-    const { engine } = this.services;
-    if (parent.type === CLUSTER_TYPE) engine.assertClusterIdle(parent);
-    else engine.requireWritableResourceGroup(parent.subscriptionId, parent.body.name);
+    const { core } = this;
+    if (parent.type === CLUSTER_TYPE) core.assertClusterIdle(parent);
+    else core.requireWritableResourceGroup(parent.subscriptionId, parent.body.name);
     const existing = this.find(parent, kind, name);
-    if (existing) engine.assertIdle(existing);
+    if (existing) core.assertIdle(existing);
     return existing;
-  }
-
-  private setState(id: string, state: string): void {
-    this.services.engine.setState(id, state);
   }
 
   /** Nothing to wait for on any backend: the operation ends as soon as it has been recorded. */
   private run(parent: StoredResource, child: StoredResource, action: string, onSuccess: () => void, resultAtLocation = false): OperationRecord {
-    const { engine, store } = this.services;
-    return engine.runOperation({
+    const { core } = this;
+    return core.runOperation({
       locks: [child],
       subscriptionId: parent.subscriptionId,
       location: parent.body.location,
       action,
       work: async () => {},
       onSuccess,
-      onFailure: (error) => engine.setState(child.id, "Failed", error),
+      onFailure: (error) => core.setState(child.id, "Failed", error),
       ...(resultAtLocation
         ? {
             // settled before onSuccess runs: serve the resource as it is about to read
             result: () => {
-              const current = store.get(child.id);
+              const current = core.store.get(child.id);
               return current ? { status: 200, body: { ...current.body, properties: { ...current.body.properties, provisioningState: "Succeeded" } } } : { status: 204 };
             },
           }

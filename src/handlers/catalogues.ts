@@ -3,18 +3,7 @@
 import { notFound } from "../arm/errors.js";
 import { page } from "../arm/paging.js";
 import type { Handler } from "../api/types.js";
-import { clusterMeshRevision, isMeshMode, meshRevisionProfile, meshUpgradeProfile, osOptionsProfile, outboundEndpoints, providerOperations } from "../engine/catalogues.js";
-import type { StoredResource } from "../store/store.js";
-
-/** The cluster's Istio upgrade profile, or undefined when its service mesh is not Istio. */
-function clusterMeshProfile(cluster: StoredResource): Record<string, unknown> | undefined {
-  const properties = cluster.body.properties ?? {};
-  const mesh = properties.serviceMeshProfile;
-  if (String(mesh?.mode ?? "Disabled").toLowerCase() !== "istio") return undefined;
-  const revision = clusterMeshRevision(mesh.istio?.revisions, properties.currentKubernetesVersion);
-  if (!revision) return undefined;
-  return meshUpgradeProfile(cluster.id, revision, properties.currentKubernetesVersion);
-}
+import { clusterMeshProfile, isMeshMode, meshRevisionProfile, osOptionsProfile, outboundEndpoints, providerOperations } from "../engine/catalogues.js";
 
 export const catalogueHandlers = {
   Operations_List: (req) => ({ status: 200, body: page(req, providerOperations(), (op) => op) }),

@@ -4,7 +4,6 @@
 import type { Handler } from "../api/types.js";
 import { lroHeaders } from "../arm/lro.js";
 import { page } from "../arm/paging.js";
-import { deleteMachines, getMachine, listMachines, upgradeNodeImageVersion } from "../engine/machines.js";
 import {
   agentPoolVersions,
   compareVersions,
@@ -100,25 +99,25 @@ export const upgradeHandlers = {
     };
   },
 
-  AgentPools_UpgradeNodeImageVersion: (req, services) => {
+  AgentPools_UpgradeNodeImageVersion: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName, agentPoolName } = req.params;
-    const { pool, operation } = upgradeNodeImageVersion(services, subscriptionId, resourceGroupName, resourceName, agentPoolName);
+    const { pool, operation } = engine.machines.upgradeNodeImageVersion(subscriptionId, resourceGroupName, resourceName, agentPoolName);
     return { status: 202, headers: lroHeaders(req.baseUrl, operation, req.apiVersion, { asyncOperation: true, location: true }), body: pool.body };
   },
 
-  AgentPools_DeleteMachines: (req, services) => {
+  AgentPools_DeleteMachines: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName, agentPoolName } = req.params;
-    const operation = deleteMachines(services, subscriptionId, resourceGroupName, resourceName, agentPoolName, req.body?.machineNames ?? []);
+    const operation = engine.machines.delete(subscriptionId, resourceGroupName, resourceName, agentPoolName, req.body?.machineNames ?? []);
     return { status: 202, headers: lroHeaders(req.baseUrl, operation, req.apiVersion, { asyncOperation: true, location: true }) };
   },
 
-  Machines_List: (req, services) => {
+  Machines_List: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName, agentPoolName } = req.params;
-    return { status: 200, body: page(req, listMachines(services, subscriptionId, resourceGroupName, resourceName, agentPoolName), (m) => m) };
+    return { status: 200, body: page(req, engine.machines.list(subscriptionId, resourceGroupName, resourceName, agentPoolName), (m) => m) };
   },
 
-  Machines_Get: (req, services) => {
+  Machines_Get: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName, agentPoolName, machineName } = req.params;
-    return { status: 200, body: getMachine(services, subscriptionId, resourceGroupName, resourceName, agentPoolName, machineName) };
+    return { status: 200, body: engine.machines.get(subscriptionId, resourceGroupName, resourceName, agentPoolName, machineName) };
   },
 } satisfies Record<string, Handler>;

@@ -1,14 +1,12 @@
 // ARM's own endpoints a real client calls besides AKS: subscriptions, tenants, locations, resource
 // providers and resource groups, and the long-running-operation status and result URLs.
-import type { ArmRequest, Handler, Services } from "../api/types.js";
+import type { ArmRequest, Handler, HandlerServices } from "../api/types.js";
 import type { RouteDef } from "../api/routeIndex.js";
 import { publishedVersions } from "../api/apiVersions.js";
 import { publishedApiVersions } from "../../generated/operations.js";
 import { ArmError, badRequest, notFound, resourceGroupNotFound } from "../arm/errors.js";
 import { isTerminal, locationUrl, operationStatusBody, type OperationRecord } from "../arm/lro.js";
 import { page } from "../arm/paging.js";
-import { normaliseLocation, resourceGroupBody } from "../engine/model.js";
-import { RESOURCE_GROUP_TYPE, resourceGroupId } from "../engine/provisioner.js";
 import type { VersionPolicy } from "../http/armPipeline.js";
 
 export interface PlatformRoute extends RouteDef {
@@ -55,7 +53,7 @@ const LOCATIONS: [string, string, string][] = [
 const RESOURCE_GROUP_NAME_RE = /^[-\w._()]{1,90}$/u;
 
 
-function subscriptionBody(subscriptionId: string, { config }: Services) {
+function subscriptionBody(subscriptionId: string, { config }: HandlerServices) {
   return {
     id: `/subscriptions/${subscriptionId}`,
     authorizationSource: "RoleBased",
@@ -69,7 +67,7 @@ function subscriptionBody(subscriptionId: string, { config }: Services) {
   };
 }
 
-function providerBody(subscriptionId: string, namespace: string, services: Services) {
+function providerBody(subscriptionId: string, namespace: string, services: HandlerServices) {
   const resourceTypes =
     namespace.toLowerCase() === "microsoft.containerservice"
       ? containerServiceResourceTypes(services)
@@ -83,7 +81,7 @@ function providerBody(subscriptionId: string, namespace: string, services: Servi
   };
 }
 
-function containerServiceResourceTypes({ config }: Services) {
+function containerServiceResourceTypes({ config }: HandlerServices) {
   // Every published version, newest first, as ARM lists them; the default is the newest stable one.
   const apiVersions = [...publishedVersions].sort().reverse();
   const locations = LOCATIONS.map(([, display]) => display);
@@ -104,7 +102,7 @@ function resourceGroupView(body: Record<string, any>) {
   return body;
 }
 
-function putResourceGroup(req: ArmRequest, { store }: Services) {
+function putResourceGroup(req: ArmRequest, { engine }: HandlerServices) {
   const { subscriptionId, resourceGroupName } = req.params;
   if (!RESOURCE_GROUP_NAME_RE.test(resourceGroupName) || resourceGroupName.endsWith(".")) {
     throw badRequest(
@@ -119,26 +117,8 @@ function putResourceGroup(req: ArmRequest, { store }: Services) {
   }
   if (typeof body.location !== "string" || !body.location) throw badRequest("LocationRequired", "The location property is required for this definition.");
   if (body.tags !== undefined && !isStringMap(body.tags)) throw badRequest("InvalidRequestContent", "The request content was invalid: 'tags' must be an object of strings.", "tags");
-  const id = resourceGroupId(subscriptionId, resourceGroupName);
-  const existing = store.get(id);
-  if (existing?.body.properties?.provisioningState === "Deleting") {
-    throw new ArmError(409, "ResourceGroupBeingDeleted", `The resource group '${existing.body.name}' is in deprovisioning state and cannot perform this operation.`);
-  }
-  if (existing && normaliseLocation(existing.body.location) !== normaliseLocation(body.location)) {
-    throw new ArmError(409, "InvalidResourceGroupLocation", `Invalid resource group location '${body.location}'. The Resource group already exists in location '${existing.body.location}'.`);
-  }
-  const name = existing?.body.name ?? resourceGroupName;
-  const canonicalId = existing?.id ?? id;
-  const group = resourceGroupBody(canonicalId, name, existing?.body.location ?? body.location, body.tags ?? {}, body.managedBy);
-  store.put({ id: canonicalId, type: RESOURCE_GROUP_TYPE, parentKey: `/subscriptions/${subscriptionId}`.toLowerCase(), subscriptionId, body: group, etag: "" });
-  return { status: existing ? 200 : 201, body: resourceGroupView(group) };
-}
-
-function getResourceGroup(req: ArmRequest, { store }: Services) {
-  const { subscriptionId, resourceGroupName } = req.params;
-  const group = store.get(resourceGroupId(subscriptionId, resourceGroupName));
-  if (!group) throw resourceGroupNotFound(resourceGroupName);
-  return group;
+  const { created, group } = engine.resourceGroups.put(subscriptionId, resourceGroupName, { location: body.location, tags: body.tags, managedBy: body.managedBy });
+  return { status: created ? 201 : 200, body: resourceGroupView(group.body) };
 }
 
 function isStringMap(value: unknown): value is Record<string, string> {
@@ -159,7 +139,7 @@ function operationResult(op: OperationRecord, req: ArmRequest) {
   throw error;
 }
 
-function findOperation(req: ArmRequest, services: Services, provider: string): OperationRecord {
+function findOperation(req: ArmRequest, services: HandlerServices, provider: string): OperationRecord {
   const op = services.engine.getOperation(req.params.operationId);
   if (!op || op.provider.toLowerCase() !== provider.toLowerCase() || op.subscriptionId.toLowerCase() !== req.params.subscriptionId.toLowerCase()) {
     throw notFound(`Operation '${req.params.operationId}' was not found.`);
@@ -242,25 +222,26 @@ export const platformRoutes: PlatformRoute[] = [
   },
   {
     kind: "platform", method: "GET", template: `${S}/resourcegroups`, operationId: "ResourceGroups_List", versions: resourceGroupVersions,
-    handler: (req, { store }) => {
-      return { status: 200, body: page(req, store.listByType(req.params.subscriptionId, RESOURCE_GROUP_TYPE), (g) => resourceGroupView(g.body)) };
+    handler: (req, { engine }) => {
+      return { status: 200, body: page(req, engine.resourceGroups.list(req.params.subscriptionId), (g) => resourceGroupView(g.body)) };
     },
   },
   { kind: "platform", method: "PUT", template: RG, operationId: "ResourceGroups_CreateOrUpdate", versions: resourceGroupVersions, handler: putResourceGroup },
   {
     kind: "platform", method: "GET", template: RG, operationId: "ResourceGroups_Get", versions: resourceGroupVersions,
-    handler: (req, services) => ({ status: 200, body: resourceGroupView(getResourceGroup(req, services).body) }),
+    handler: (req, { engine }) => ({ status: 200, body: resourceGroupView(engine.resourceGroups.get(req.params.subscriptionId, req.params.resourceGroupName).body) }),
   },
   {
     kind: "platform", method: "HEAD", template: RG, operationId: "ResourceGroups_CheckExistence", versions: resourceGroupVersions,
-    handler: (req, { store }) => {
-      return { status: store.get(resourceGroupId(req.params.subscriptionId, req.params.resourceGroupName)) ? 204 : 404 };
+    handler: (req, { engine }) => {
+      return { status: engine.resourceGroups.find(req.params.subscriptionId, req.params.resourceGroupName) ? 204 : 404 };
     },
   },
   {
     kind: "platform", method: "PATCH", template: RG, operationId: "ResourceGroups_Update", versions: resourceGroupVersions,
-    handler: (req, services) => {
-      const group = getResourceGroup(req, services);
+    handler: (req, { engine }) => {
+      const { subscriptionId, resourceGroupName } = req.params;
+      engine.resourceGroups.get(subscriptionId, resourceGroupName); // a missing group answers 404 before the body is judged
       const patch = req.body ?? {};
       if (typeof patch !== "object" || Array.isArray(patch)) {
         throw badRequest("InvalidRequestContent", "The request content was invalid: a JSON object is required.");
@@ -268,15 +249,14 @@ export const platformRoutes: PlatformRoute[] = [
       if (patch.tags !== undefined && patch.tags !== null && !isStringMap(patch.tags)) {
         throw badRequest("InvalidRequestContent", "The request content was invalid: 'tags' must be an object of strings.", "tags");
       }
-      const body = { ...group.body, ...(patch.tags !== undefined ? { tags: patch.tags ?? {} } : {}), ...(patch.managedBy !== undefined ? { managedBy: patch.managedBy } : {}) };
-      services.store.put({ ...group, body });
-      return { status: 200, body: resourceGroupView(body) };
+      const group = engine.resourceGroups.update(subscriptionId, resourceGroupName, { tags: patch.tags, managedBy: patch.managedBy });
+      return { status: 200, body: resourceGroupView(group.body) };
     },
   },
   {
     kind: "platform", method: "DELETE", template: RG, operationId: "ResourceGroups_Delete", versions: resourceGroupVersions,
     handler: (req, { engine }) => {
-      const op = engine.deleteResourceGroup(req.params.subscriptionId, req.params.resourceGroupName, req);
+      const op = engine.resourceGroups.delete(req.params.subscriptionId, req.params.resourceGroupName);
       if (!op) throw resourceGroupNotFound(req.params.resourceGroupName);
       return { status: 202, headers: { Location: locationUrl(req.baseUrl, op, req.apiVersion), "Retry-After": "1" } };
     },

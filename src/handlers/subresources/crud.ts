@@ -1,9 +1,9 @@
 // The HTTP side of child resources, shared by every group: Get, List, PUT and DELETE, synchronous or
-// long-running as the spec says, over engine/subresources.ts.
+// long-running as the spec says, over the engine's child-resource operations (engine.children).
 import { lroHeaders } from "../../arm/lro.js";
 import { page } from "../../arm/paging.js";
 import type { Handler } from "../../api/types.js";
-import { ChildResources, type ChildKind } from "../../engine/subresources.js";
+import type { ChildKind } from "../../engine/subresources.js";
 
 export type WriteStyle =
   /** PUT 201/200 and DELETE 200/204, no operation headers. */
@@ -16,18 +16,18 @@ export type WriteStyle =
 export function childHandlers(kind: ChildKind, nameParam: string, style: WriteStyle) {
   const name = (params: Record<string, string>) => params[nameParam];
 
-  const get: Handler = (req, services) => {
-    const children = new ChildResources(services);
+  const get: Handler = (req, { engine }) => {
+    const { children } = engine;
     return { status: 200, body: children.get(children.parentOf(kind, req.params), kind, name(req.params)).body };
   };
 
-  const list: Handler = (req, services) => {
-    const children = new ChildResources(services);
+  const list: Handler = (req, { engine }) => {
+    const { children } = engine;
     return { status: 200, body: page(req, children.list(children.parentOf(kind, req.params), kind), (c) => c.body) };
   };
 
-  const put: Handler = (req, services) => {
-    const children = new ChildResources(services);
+  const put: Handler = (req, { engine }) => {
+    const { children } = engine;
     const parent = children.parentOf(kind, req.params);
     // A PUT at an older version keeps what a newer one set and this one cannot express.
     const existing = children.find(parent, kind, name(req.params));
@@ -41,8 +41,8 @@ export function childHandlers(kind: ChildKind, nameParam: string, style: WriteSt
     return { status: created ? 201 : 200, headers, body: resource.body };
   };
 
-  const remove: Handler = (req, services) => {
-    const children = new ChildResources(services);
+  const remove: Handler = (req, { engine }) => {
+    const { children } = engine;
     const parent = children.parentOf(kind, req.params);
     if (style === "sync") return { status: children.delete(parent, kind, name(req.params)) ? 200 : 204 };
     const operation = children.deleteLongRunning(parent, kind, name(req.params));
@@ -51,8 +51,8 @@ export function childHandlers(kind: ChildKind, nameParam: string, style: WriteSt
   };
 
   /** PATCH tags: replaces the whole tags map (synchronous in every group that has it). */
-  const updateTags: Handler = (req, services) => {
-    const children = new ChildResources(services);
+  const updateTags: Handler = (req, { engine }) => {
+    const { children } = engine;
     const parent = children.parentOf(kind, req.params);
     const resource = children.update(parent, kind, name(req.params), req, (body) => ({ ...body, tags: req.body?.tags ?? {} }));
     return { status: 200, body: resource.body };

@@ -13,7 +13,7 @@ export const identityBinding: ChildKind = {
   parent: "cluster",
   label: "IdentityBinding",
   notFound: (name, cluster) => notFound(`Identity binding '${name}' was not found in managed cluster '${cluster.body.name}'.`),
-  build: ({ name, request, previous, services }) => {
+  build: ({ name, request, previous, tenantId }) => {
     // The spec makes `properties` optional (only managedIdentity inside it is required), so a body
     // without it is well-formed: the RP refuses it, it must not crash the handler (found by fuzzing).
     const resourceId: string | undefined = request.properties?.managedIdentity?.resourceId;
@@ -25,7 +25,6 @@ export const identityBinding: ChildKind = {
     if (before && before.toLowerCase() !== resourceId.toLowerCase()) {
       throw badRequest("InvalidParameter", `The managed identity of identity binding '${name}' cannot change from '${before}' to '${resourceId}'.`, "properties.managedIdentity.resourceId");
     }
-    const tenantId = services.config.tenantId;
     // The same ids the emulator gives this identity wherever it appears (a cluster's userAssignedIdentities).
     const clientId = stableGuid(resourceId, "client");
     return {

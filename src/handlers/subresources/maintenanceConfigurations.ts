@@ -19,7 +19,7 @@ export const maintenanceConfiguration: ChildKind = {
   parent: "cluster",
   label: "MaintenanceConfiguration",
   notFound: (name, cluster) => notFound(`Maintenance configuration '${name}' was not found in managed cluster '${cluster.body.name}'.`),
-  build: ({ name, request, previous, services }) => {
+  build: ({ name, request, previous, now }) => {
     const kind = [DEFAULT, AUTO_UPGRADE, NODE_OS_UPGRADE].find((n) => n.toLowerCase() === name.toLowerCase());
     // AKS's own wording
     if (!kind) throw invalid(`Only '${DEFAULT}', '${AUTO_UPGRADE}' and '${NODE_OS_UPGRADE}' are allowed configNames for maintenance configuration.`);
@@ -50,7 +50,7 @@ export const maintenanceConfiguration: ChildKind = {
       properties.maintenanceWindow = {
         ...window,
         utcOffset: window.utcOffset ?? "+00:00",
-        startDate: window.startDate ?? before?.startDate ?? services.clock.now().toISOString().slice(0, 10),
+        startDate: window.startDate ?? before?.startDate ?? now.toISOString().slice(0, 10),
       };
     }
     return { properties };

@@ -6,7 +6,7 @@ import { parse, stringify } from "yaml";
 import { notFound } from "../../arm/errors.js";
 import type { Handler } from "../../api/types.js";
 import { kubeconfigNames } from "../../engine/kubeconfig.js";
-import { ChildResources, type ChildKind } from "../../engine/subresources.js";
+import type { ChildKind } from "../../engine/subresources.js";
 import { childHandlers } from "./crud.js";
 
 export const managedNamespace: ChildKind = {
@@ -41,13 +41,13 @@ export const managedNamespaceHandlers = {
   ManagedNamespaces_Delete: crud.delete,
   ManagedNamespaces_Update: crud.updateTags,
 
-  ManagedNamespaces_ListCredential: async (req, services) => {
+  ManagedNamespaces_ListCredential: async (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName, managedNamespaceName } = req.params;
-    const children = new ChildResources(services);
+    const { children } = engine;
     const cluster = children.parentOf(managedNamespace, req.params);
     const namespace = children.get(cluster, managedNamespace, managedNamespaceName);
     // The cluster user's kubeconfig (named as AKS names it), with every context set to the namespace.
-    const kubeconfig = parse(await services.engine.credentials(subscriptionId, resourceGroupName, resourceName, "user"));
+    const kubeconfig = parse(await engine.credentials(subscriptionId, resourceGroupName, resourceName, "user"));
     for (const entry of kubeconfig.contexts ?? []) entry.context = { ...entry.context, namespace: namespace.body.name };
     const value = Buffer.from(stringify(kubeconfig)).toString("base64");
     return { status: 200, body: { kubeconfigs: [{ name: kubeconfigNames.user, value }] } };

@@ -5,10 +5,9 @@
 // changes the state of an existing one (404 otherwise), Delete removes one.
 import { badRequest, notFound } from "../../arm/errors.js";
 import { lroHeaders } from "../../arm/lro.js";
-import type { Handler, Services } from "../../api/types.js";
-import { stableGuid } from "../../engine/model.js";
-import { ChildResources, type ChildKind } from "../../engine/subresources.js";
-import type { StoredResource } from "../../store/store.js";
+import type { Handler, HandlerServices } from "../../api/types.js";
+import { stableGuid, type ResourceRecord } from "../../engine/model.js";
+import type { ChildKind } from "../../engine/subresources.js";
 import { childHandlers } from "./crud.js";
 
 const MANAGEMENT = "management";
@@ -25,9 +24,9 @@ export const privateEndpointConnection: ChildKind = {
   }),
 };
 
-const isPrivate = (cluster: StoredResource) => cluster.body.properties.apiServerAccessProfile?.enablePrivateCluster === true;
+const isPrivate = (cluster: ResourceRecord) => cluster.body.properties.apiServerAccessProfile?.enablePrivateCluster === true;
 
-function managementLinkResource(cluster: StoredResource) {
+function managementLinkResource(cluster: ResourceRecord) {
   const location = String(cluster.body.location).toLowerCase();
   return {
     id: `${cluster.id}/privateLinkResources/${MANAGEMENT}`,
@@ -44,11 +43,11 @@ function managementLinkResource(cluster: StoredResource) {
  * What Microsoft.Network does when a private endpoint targeting the cluster's `management` resource
  * is created: AKS then lists a connection for it. Not reachable through the AKS API (by design).
  */
-export function recordPrivateEndpointConnection(services: Services, cluster: StoredResource, privateEndpointId: string, status = "Approved"): StoredResource {
+export function recordPrivateEndpointConnection({ engine }: HandlerServices, cluster: ResourceRecord, privateEndpointId: string, status = "Approved"): ResourceRecord {
   if (!isPrivate(cluster)) throw badRequest("InvalidParameter", `Managed cluster '${cluster.body.name}' is not a private cluster: it has no private link resource.`);
   const name = `${privateEndpointId.split("/").at(-1)}.${stableGuid(privateEndpointId, "connection")}`;
   const request = { properties: { privateEndpoint: { id: privateEndpointId }, privateLinkServiceConnectionState: { status, description: "Auto-approved" } } };
-  return new ChildResources(services).put(cluster, privateEndpointConnection, name, request, { principal: { id: "Microsoft.Network", type: "Application" } }).resource;
+  return engine.children.put(cluster, privateEndpointConnection, name, request, { principal: { id: "Microsoft.Network", type: "Application" } }).resource;
 }
 
 const crud = childHandlers(privateEndpointConnection, "privateEndpointConnectionName", "async");
@@ -56,13 +55,13 @@ const crud = childHandlers(privateEndpointConnection, "privateEndpointConnection
 export const privateLinkHandlers = {
   PrivateEndpointConnections_Get: crud.get,
 
-  PrivateEndpointConnections_List: (req, services) => {
-    const children = new ChildResources(services);
+  PrivateEndpointConnections_List: (req, { engine }) => {
+    const { children } = engine;
     return { status: 200, body: { value: children.list(children.parentOf(privateEndpointConnection, req.params), privateEndpointConnection).map((c) => c.body) } };
   },
 
-  PrivateEndpointConnections_Update: (req, services) => {
-    const children = new ChildResources(services);
+  PrivateEndpointConnections_Update: (req, { engine }) => {
+    const { children } = engine;
     const cluster = children.parentOf(privateEndpointConnection, req.params);
     // `properties` is optional in the spec (the state inside it is required): a body without it is
     // refused, after the 404 of a missing connection, rather than crashing (found by fuzzing).
@@ -75,21 +74,21 @@ export const privateLinkHandlers = {
   },
 
   // long-running, but the spec's answer is 200 (with Azure-AsyncOperation), not 202
-  PrivateEndpointConnections_Delete: (req, services) => {
-    const children = new ChildResources(services);
+  PrivateEndpointConnections_Delete: (req, { engine }) => {
+    const { children } = engine;
     const cluster = children.parentOf(privateEndpointConnection, req.params);
     const operation = children.deleteLongRunning(cluster, privateEndpointConnection, req.params.privateEndpointConnectionName);
     if (!operation) return { status: 204 };
     return { status: 200, headers: lroHeaders(req.baseUrl, operation, req.apiVersion) };
   },
 
-  PrivateLinkResources_List: (req, services) => {
-    const cluster = new ChildResources(services).parentOf(privateEndpointConnection, req.params);
+  PrivateLinkResources_List: (req, { engine }) => {
+    const cluster = engine.children.parentOf(privateEndpointConnection, req.params);
     return { status: 200, body: { value: isPrivate(cluster) ? [managementLinkResource(cluster)] : [] } };
   },
 
-  ResolvePrivateLinkServiceId_POST: (req, services) => {
-    const cluster = new ChildResources(services).parentOf(privateEndpointConnection, req.params);
+  ResolvePrivateLinkServiceId_POST: (req, { engine }) => {
+    const cluster = engine.children.parentOf(privateEndpointConnection, req.params);
     const name: string | undefined = req.body?.name;
     if (!name) throw badRequest("InvalidParameter", "The name of the private link resource to resolve is required.", "name");
     if (!isPrivate(cluster) || name.toLowerCase() !== MANAGEMENT) {

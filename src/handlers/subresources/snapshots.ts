@@ -4,8 +4,7 @@
 import { badRequest, resourceNotFound } from "../../arm/errors.js";
 import { page } from "../../arm/paging.js";
 import type { Handler } from "../../api/types.js";
-import { POOL_TYPE } from "../../engine/model.js";
-import { ChildResources, type ChildKind } from "../../engine/subresources.js";
+import type { ChildKind } from "../../engine/subresources.js";
 import { childHandlers } from "./crud.js";
 
 const SNAPSHOT_TYPE = "Microsoft.ContainerService/snapshots";
@@ -16,7 +15,7 @@ export const snapshot: ChildKind = {
   parent: "resourceGroup",
   label: "Snapshot",
   notFound: (name, group) => resourceNotFound(SNAPSHOT_TYPE, name, group.body.name),
-  build: ({ name, request, previous, services }) => {
+  build: ({ name, request, previous, agentPool }) => {
     const sourceId: string | undefined = request.properties?.creationData?.sourceResourceId;
     const common = { location: previous?.location ?? request.location, ...(request.tags !== undefined ? { tags: request.tags } : {}) };
     if (previous) {
@@ -28,8 +27,8 @@ export const snapshot: ChildKind = {
       return { ...common, properties: previous.properties };
     }
     if (!sourceId) throw badRequest("InvalidParameter", `Snapshot '${name}' needs ${SOURCE}: the id of the agent pool to take it from.`, SOURCE);
-    const pool = services.store.get(sourceId);
-    if (!pool || pool.type !== POOL_TYPE) {
+    const pool = agentPool(sourceId);
+    if (!pool) {
       throw badRequest("InvalidParameter", `The source resource '${sourceId}' of snapshot '${name}' was not found: it must be the id of an existing agent pool.`, SOURCE);
     }
     const p = pool.body.properties;
@@ -57,8 +56,8 @@ export const snapshotHandlers = {
   Snapshots_CreateOrUpdate: crud.put,
   Snapshots_Delete: crud.delete,
   Snapshots_UpdateTags: crud.updateTags,
-  Snapshots_List: (req, services) => {
-    const snapshots = new ChildResources(services).listInSubscription(req.params.subscriptionId, snapshot);
+  Snapshots_List: (req, { engine }) => {
+    const snapshots = engine.children.listInSubscription(req.params.subscriptionId, snapshot);
     return { status: 200, body: page(req, snapshots, (s) => s.body) };
   },
 } satisfies Record<string, Handler>;

@@ -186,13 +186,13 @@ export const volumeCreateOptions = (instance: InstanceSpec, cluster: ClusterRef)
 });
 
 /**
- * Node names when the engine gives none: AKS's `aks-{pool}-{8 digits}-vmss{instance, base 36, six
- * wide}` for instances 0..count-1, with the cluster number engine/machines.ts derives.
+ * Node names when the ref gives none: AKS's `aks-{pool}-{8 digits}-vmss{instance, base 36, six
+ * wide}` for instances 0..count-1, with the cluster number engine/model.ts derives.
  */
 export function defaultNodeNames(cluster: ClusterRef, pool: PoolRef): string[] {
   const hash = createHash("sha256").update(cluster.id.toLowerCase()).digest("hex");
   const number = String(parseInt(hash.slice(0, 8), 16) % 100_000_000).padStart(8, "0");
-  return Array.from({ length: pool.count }, (_, i) => `aks-${pool.name}-${number}-vmss${i.toString(36).padStart(6, "0")}`);
+  return Array.from({ length: pool.count ?? 0 }, (_, i) => `aks-${pool.name}-${number}-vmss${i.toString(36).padStart(6, "0")}`);
 }
 
 export const poolNodeNames = (cluster: ClusterRef, pool: PoolRef) => pool.nodeNames ?? defaultNodeNames(cluster, pool);

@@ -9,7 +9,7 @@
 //   DELETE  missing resource: 204 whatever the headers; existing: as PUT
 //   If-None-Match other than empty or "*", or both headers at once: 400 (AKS's prevalidation).
 import type { IncomingHttpHeaders } from "node:http";
-import { ArmError, badRequest } from "../arm/errors.js";
+import { ArmError, badRequest } from "./errors.js";
 
 /** The request headers a conditional write reads (an ArmRequest's headers will do). */
 export type ConditionalHeaders = Pick<IncomingHttpHeaders, "if-match" | "if-none-match">;

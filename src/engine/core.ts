@@ -1,0 +1,433 @@
+// What every part of the engine works over (see the style note at the top of provisioner.ts): the
+// engine's own port (store, backend, clock, logger, config), the lookups and guards the operations
+// share, the writes they share (provisioning states, removals, pool records and their machine sets),
+// the backend's view of clusters and pools, and the runner of long-running operations. Handlers
+// never see it: they call the engine's operations.
+import { ArmError, notFound, operationNotAllowed, resourceGroupNotFound, resourceNotFound } from "../arm/errors.js";
+import type { LeniencyPolicy } from "../arm/leniency.js";
+import { newOperation, type OperationRecord } from "../arm/lro.js";
+import type { Config } from "../config.js";
+import type { ResourceStore, StoredResource } from "../store/store.js";
+import type { Clock, Logger } from "../util.js";
+import type { ClusterBackend, ClusterRef, CredentialKind, PoolRef } from "./backend.js";
+import {
+  assertNotStopped,
+  CLUSTER_TYPE,
+  clusterId,
+  credentialGeneration,
+  MACHINE_SET_TYPE,
+  machineName,
+  machineSetId,
+  POOL_TYPE,
+  RESOURCE_GROUP_TYPE,
+  resizeMachineSet,
+  resourceGroupBody,
+  resourceGroupId,
+  scaleSetName,
+  type MachineSet,
+} from "./model.js";
+
+/** The engine's port: what it is given by the composition root. */
+export interface EngineServices {
+  store: ResourceStore;
+  backend: ClusterBackend;
+  clock: Clock;
+  logger: Logger;
+  config: Config;
+}
+
+export interface OperationSpec {
+  /** Resources the operation works on; the first names it. Writes to any of them get 409 meanwhile. */
+  locks: StoredResource[];
+  /** The resource the operation is about, when it locks none (a RunCommand); default: the first lock. */
+  resourceId?: string;
+  /** The operation's id, when the caller must choose it (a RunCommand's command id); default: a new GUID. */
+  name?: string;
+  subscriptionId: string;
+  location: string;
+  provider?: string;
+  action: string;
+  work: (signal: AbortSignal) => Promise<void>;
+  onSuccess: () => void;
+  onFailure: (error: Error) => void;
+  onCancel?: () => void;
+  /** What the operation's Location URL answers once it has succeeded (default: 204, no body). */
+  result?: () => { status: number; body?: unknown };
+}
+
+export class EngineCore {
+  readonly store: ResourceStore;
+  readonly backend: ClusterBackend;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly config: Config;
+  /** Operations whose work is still running, for cancellation. */
+  private readonly running = new Map<string, { controller: AbortController; spec: OperationSpec }>();
+  /** The operation whose end is being recorded (see settle). */
+  private settling: string | undefined;
+
+  constructor(services: EngineServices) {
+    ({ store: this.store, backend: this.backend, clock: this.clock, logger: this.logger, config: this.config } = services);
+  }
+
+  /**
+   * Runs one operation's changes as one store transaction: a write stores several records (cluster,
+   * pools, machine sets, operation, locks), and a refusal half-way or a crash leaves all or none.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.store.transaction(fn);
+  }
+
+  // ---- lookups -------------------------------------------------------------------------------------
+
+  requireResourceGroup(subscriptionId: string, resourceGroup: string): StoredResource {
+    const group = this.store.get(resourceGroupId(subscriptionId, resourceGroup));
+    if (!group) throw resourceGroupNotFound(resourceGroup);
+    return group;
+  }
+
+  /**
+   * As requireResourceGroup, for writes: a group being deleted takes no new resources (ARM's 409).
+   * In the default mode the first PUT of a resource into a group that does not exist creates the
+   * group, with the resource's location (the product documentation's quickstart creates none).
+   */
+  requireWritableResourceGroup(subscriptionId: string, resourceGroup: string, createWith?: { location: string; leniency?: LeniencyPolicy }): StoredResource {
+    if (createWith?.leniency?.lenient && !this.store.get(resourceGroupId(subscriptionId, resourceGroup))) {
+      const id = resourceGroupId(subscriptionId, resourceGroup);
+      const body = resourceGroupBody(id, resourceGroup, createWith.location);
+      this.putResourceGroupRecord(subscriptionId, body);
+      createWith.leniency.note("resource-group", `resource group '${resourceGroup}' did not exist; created in ${body.location} (strict mode refuses with ResourceGroupNotFound)`, { wrote: true });
+    }
+    const group = this.requireResourceGroup(subscriptionId, resourceGroup);
+    if (group.body.properties?.provisioningState === "Deleting") {
+      throw new ArmError(409, "ResourceGroupBeingDeleted", `The resource group '${group.body.name}' is in deprovisioning state and cannot perform this operation.`);
+    }
+    return group;
+  }
+
+  getCluster(subscriptionId: string, resourceGroup: string, name: string): StoredResource {
+    const cluster = this.store.get(clusterId(subscriptionId, resourceGroup, name));
+    if (!cluster) {
+      this.requireResourceGroup(subscriptionId, resourceGroup);
+      throw resourceNotFound(CLUSTER_TYPE, name, resourceGroup);
+    }
+    return cluster;
+  }
+
+  findPool(cluster: StoredResource, poolName: string): StoredResource | undefined {
+    return this.store.get(`${cluster.id}/agentPools/${poolName}`);
+  }
+
+  getPool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string): { cluster: StoredResource; pool: StoredResource } {
+    const cluster = this.getCluster(subscriptionId, resourceGroup, clusterName);
+    const pool = this.findPool(cluster, poolName);
+    if (!pool) throw notFound(`Agent pool '${poolName}' was not found in managed cluster '${cluster.body.name}'.`);
+    return { cluster, pool };
+  }
+
+  /** A pool about to be written: the backend is there, the cluster runs, and nothing is in progress on it. */
+  writablePool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string): { cluster: StoredResource; pool: StoredResource } {
+    this.backend.checkAvailable?.();
+    const found = this.getPool(subscriptionId, resourceGroup, clusterName, poolName);
+    this.assertClusterIdle(found.cluster);
+    assertNotStopped(found.cluster);
+    return found;
+  }
+
+  pools(cluster: StoredResource): StoredResource[] {
+    return this.store.children(cluster.id, POOL_TYPE);
+  }
+
+  // ---- guards ----------------------------------------------------------------------------------------
+
+  /** A write is refused while any operation runs on the cluster or on one of its pools. */
+  assertClusterIdle(cluster: StoredResource): void {
+    this.assertIdle(cluster);
+    for (const pool of this.pools(cluster)) this.assertIdle(pool);
+  }
+
+  assertIdle(resource: StoredResource): void {
+    if (!resource.activeOperation) return;
+    const running = this.store.getOperation(resource.activeOperation);
+    if (running?.status === "InProgress") {
+      throw operationNotAllowed(
+        `Operation is not allowed because there's an in progress ${running.action} operation (${running.name}) on '${resource.body.name}' started at ${running.startTime}. Please wait for it to finish.`,
+      );
+    }
+  }
+
+  // ---- shared writes ---------------------------------------------------------------------------------
+
+  putResourceGroupRecord(subscriptionId: string, body: Record<string, any>): StoredResource {
+    const group: StoredResource = { id: body.id, type: RESOURCE_GROUP_TYPE, parentKey: `/subscriptions/${subscriptionId}`.toLowerCase(), subscriptionId, body, etag: "" };
+    this.store.put(group);
+    return group;
+  }
+
+  putPoolRecord(cluster: StoredResource, body: Record<string, any>): StoredResource {
+    const pool: StoredResource = { id: body.id, type: POOL_TYPE, parentKey: cluster.id.toLowerCase(), subscriptionId: cluster.subscriptionId, body, etag: body.properties.eTag };
+    this.store.put(pool);
+    return pool;
+  }
+
+  /** Stores a changed copy of a record (records are never changed in place). */
+  updateRecord(id: string, change: (record: StoredResource) => StoredResource): void {
+    const record = this.store.get(id);
+    if (record) this.store.put(change(record));
+  }
+
+  setState(id: string, state: string, error?: ArmError | Error): void {
+    const resource = this.store.get(id);
+    if (!resource) return;
+    const properties = { ...resource.body.properties, provisioningState: state };
+    if (error && resource.type === CLUSTER_TYPE) properties.status = { provisioningError: { code: errorCode(error), message: error.message } };
+    else if (resource.type === CLUSTER_TYPE) delete properties.status;
+    const activeOperation = resource.activeOperation !== undefined && resource.activeOperation === this.settling ? undefined : resource.activeOperation;
+    this.store.put({ ...resource, activeOperation, body: { ...resource.body, properties } });
+  }
+
+  /** Deletes a resource and everything below it (a pool's machine set too). */
+  removeTree(id: string): void {
+    for (const child of this.store.children(id)) this.removeTree(child.id);
+    this.store.delete(id);
+  }
+
+  // ---- machine sets --------------------------------------------------------------------------------
+
+  /**
+   * The pool's machine set as stored by the operation that last created or scaled it. Only reads: a
+   * pool stored before machine sets were (an older data folder) is answered the set its next
+   * operation will store.
+   */
+  machineSet(cluster: StoredResource, pool: StoredResource): MachineSet {
+    const stored = this.store.get<MachineSet>(machineSetId(pool))?.body;
+    const count: number = pool.body.properties.count ?? 0;
+    if (stored && stored.instances.length === count) return stored;
+    return resizeMachineSet(stored, count, this.usedAddresses(cluster));
+  }
+
+  /** Stores the pool's machine set: part of the operation that creates, scales or shrinks the pool. */
+  putMachineSet(pool: StoredResource, set: MachineSet): void {
+    this.store.put({ id: machineSetId(pool), type: MACHINE_SET_TYPE, parentKey: pool.id.toLowerCase(), subscriptionId: pool.subscriptionId, body: set, etag: "" });
+  }
+
+  /**
+   * Brings the pool's machine set in line with its count, storing it when it changed (a new machine
+   * takes the lowest free address of the cluster): the write of an operation that creates or scales
+   * the pool, in its transaction.
+   */
+  writeMachineSet(cluster: StoredResource, pool: StoredResource): void {
+    const stored = this.store.get<MachineSet>(machineSetId(pool))?.body;
+    const count: number = pool.body.properties.count ?? 0;
+    if (stored && stored.instances.length === count) return;
+    this.putMachineSet(pool, resizeMachineSet(stored, count, this.usedAddresses(cluster)));
+  }
+
+  /** The addresses the cluster's machines hold, as stored. */
+  private usedAddresses(cluster: StoredResource): string[] {
+    return this.pools(cluster).flatMap((p) => this.store.get<MachineSet>(machineSetId(p))?.body.instances.map((i) => i.ip) ?? []);
+  }
+
+  // ---- the backend's view --------------------------------------------------------------------------
+
+  clusterRef(cluster: StoredResource): ClusterRef {
+    const [, , subscriptionId, , resourceGroup] = cluster.id.split("/");
+    return {
+      id: cluster.id,
+      subscriptionId,
+      resourceGroup,
+      name: cluster.body.name,
+      location: cluster.body.location,
+      kubernetesVersion: cluster.body.properties.currentKubernetesVersion,
+      credentialGeneration: credentialGeneration(cluster),
+    };
+  }
+
+  /**
+   * The pool as the backend sees it. Its nodes are named as its machines are (the stored machine
+   * set), so `kubectl get nodes` in real mode and Machines_List agree.
+   */
+  poolRef(cluster: StoredResource, pool: StoredResource): PoolRef {
+    const p = pool.body.properties;
+    const scaleSet = scaleSetName(cluster, pool);
+    return {
+      name: pool.body.name,
+      mode: p.mode,
+      nodeLabels: p.nodeLabels ?? {},
+      nodeTaints: p.nodeTaints ?? [],
+      nodeNames: this.machineSet(cluster, pool).instances.map((instance) => machineName(scaleSet, instance)),
+      ...(p.currentOrchestratorVersion ? { kubernetesVersion: p.currentOrchestratorVersion } : {}),
+      ...(p.powerState?.code ? { powerState: p.powerState.code } : {}),
+    };
+  }
+
+  /** The cluster's pools as the backend sees them. */
+  poolRefs(cluster: StoredResource): PoolRef[] {
+    return this.pools(cluster).map((pool) => this.poolRef(cluster, pool));
+  }
+
+  /** A kubeconfig of the cluster's current certificate generation; a stopped cluster hands out none. */
+  kubeconfig(cluster: StoredResource, kind: CredentialKind): Promise<string> {
+    assertNotStopped(cluster);
+    return this.backend.kubeconfig(this.clusterRef(cluster), kind);
+  }
+
+  // ---- long-running operations ---------------------------------------------------------------------
+
+  getOperation(name: string): OperationRecord | undefined {
+    return this.store.getOperation(name);
+  }
+
+  /**
+   * The operation that applies a pool as stored now (its machine set written already) to the backend:
+   * the pool reads Succeeded or Failed when it ends. `spec` adds to it or overrides it.
+   */
+  applyPool(cluster: StoredResource, pool: StoredResource, action: string, spec: Partial<OperationSpec> = {}): OperationRecord {
+    const ref = this.clusterRef(cluster);
+    const poolRef = this.poolRef(cluster, pool);
+    return this.runOperation({
+      locks: [pool],
+      subscriptionId: cluster.subscriptionId,
+      location: cluster.body.location,
+      action,
+      work: () => this.backend.applyAgentPool(ref, poolRef),
+      onSuccess: () => this.setState(pool.id, "Succeeded"),
+      onFailure: (error) => this.setState(pool.id, "Failed", error),
+      ...spec,
+    });
+  }
+
+  /**
+   * Starts a long-running operation: records it, locks the resources (a write to any of them gets 409
+   * until it ends), runs the work and settles the operation and the resources when the work does.
+   * The work receives an AbortSignal that fires when the operation is cancelled (abort).
+   */
+  runOperation(spec: OperationSpec): OperationRecord {
+    return this.transaction(() => {
+      const created = newOperation(
+        { subscriptionId: spec.subscriptionId, location: spec.location, provider: spec.provider ?? "Microsoft.ContainerService", resourceId: spec.resourceId ?? spec.locks[0].id, action: spec.action },
+        this.clock.now(),
+      );
+      const operation = spec.name ? { ...created, name: spec.name } : created;
+      this.store.putOperation(operation);
+      for (const lock of spec.locks) {
+        const current = this.store.get(lock.id);
+        if (current) this.store.put({ ...current, activeOperation: operation.name });
+      }
+      const controller = new AbortController();
+      this.running.set(operation.name, { controller, spec });
+      // The mocked backend with no delay does nothing: the operation ends inside this request, so the
+      // answer shows the end state (the product documentation promises Succeeded at once). An
+      // operation with a result (a RunCommand) still reads it from its work, after the answer.
+      if (this.backend.instant && !spec.result) {
+        let started: Promise<void>;
+        try {
+          started = spec.work(controller.signal);
+        } catch (error) {
+          this.settle(operation.name, "Failed", error as Error, () => spec.onFailure(error as Error));
+          return this.store.getOperation(operation.name) ?? operation;
+        }
+        void started.catch(() => {});
+        // An effect that throws here refuses the whole request: its transaction leaves nothing behind.
+        this.settle(operation.name, "Succeeded", undefined, spec.onSuccess);
+        return this.store.getOperation(operation.name) ?? operation;
+      }
+      let work: Promise<void>;
+      try {
+        work = spec.work(controller.signal);
+      } catch (error) {
+        work = Promise.reject(error);
+      }
+      // Ending the operation and its effect on the resources is one change: one transaction. A store
+      // that cannot write then (disk full) must not take the process down: the operation stays
+      // recorded as running and the next start settles it.
+      const end = (step: () => void) => {
+        try {
+          this.transaction(step);
+        } catch (error) {
+          this.logger.error(`operation ${operation.name} (${spec.action} ${operation.resourceId}) could not be recorded as ended: ${(error as Error).message}`);
+        }
+      };
+      work.then(
+        () =>
+          end(() => {
+            this.settle(operation.name, "Succeeded", undefined, spec.onSuccess);
+          }),
+        (error: Error) => {
+          if (controller.signal.aborted) return; // cancelled: already settled as Canceled
+          this.logger.warn(`operation ${operation.name} (${spec.action} ${operation.resourceId}) failed: ${error.message}`);
+          end(() => {
+            this.settle(operation.name, "Failed", error, () => spec.onFailure(error));
+          });
+        },
+      );
+      return operation;
+    });
+  }
+
+  /**
+   * Cancels a running operation (AbortLatestOperation): the operation ends Canceled, its resources
+   * read provisioningState Canceled, and whatever the work does afterwards is ignored.
+   */
+  cancelOperation(name: string): boolean {
+    return this.transaction(() => {
+      const entry = this.running.get(name);
+      if (!entry) return false;
+      const error = new ArmError(409, "OperationCanceled", `The operation '${entry.spec.action}' was canceled by an AbortLatestOperation request.`);
+      if (!this.settle(name, "Canceled", error)) return false;
+      entry.controller.abort(error);
+      for (const lock of entry.spec.locks) this.setState(lock.id, "Canceled");
+      entry.spec.onCancel?.();
+      return true;
+    });
+  }
+
+  /**
+   * POST /_emulator/reset: running operations are cancelled, every cluster is torn down through the
+   * backend (in real mode its containers and volumes go), then the store is emptied.
+   */
+  async resetAll(): Promise<void> {
+    for (const name of [...this.running.keys()]) this.cancelOperation(name);
+    for (const cluster of this.store.all().filter((r) => r.type === CLUSTER_TYPE)) {
+      try {
+        await this.backend.deleteCluster(this.clusterRef(cluster));
+      } catch (error) {
+        this.logger.warn(`reset: tearing down ${cluster.id} failed: ${(error as Error).message}`);
+      }
+    }
+    this.store.clear();
+  }
+
+  /**
+   * Ends an operation once: returns false when it had already ended (e.g. cancelled first). Its
+   * effects on the resources run after the operation reads ended; a state they set on a resource
+   * the operation locked releases the lock in the same write (setState), the rest are released here.
+   */
+  private settle(name: string, status: "Succeeded" | "Failed" | "Canceled", error?: Error, effects?: () => void): boolean {
+    const entry = this.running.get(name);
+    const operation = this.store.getOperation(name);
+    if (!entry || !operation || operation.status !== "InProgress") return false;
+    this.running.delete(name);
+    const done: OperationRecord = { ...operation, status, endTime: this.clock.now().toISOString(), percentComplete: 100 };
+    if (error) done.error = { code: errorCode(error), message: error.message };
+    if (status === "Succeeded" && entry.spec.result) done.result = entry.spec.result();
+    this.store.putOperation(done);
+    if (effects) {
+      this.settling = name;
+      try {
+        effects();
+      } finally {
+        this.settling = undefined;
+      }
+    }
+    for (const lock of entry.spec.locks) {
+      const current = this.store.get(lock.id);
+      if (current?.activeOperation === name) this.store.put({ ...current, activeOperation: undefined });
+    }
+    return true;
+  }
+}
+
+export function errorCode(error: Error): string {
+  return error instanceof ArmError ? error.code : "InternalOperationError";
+}
