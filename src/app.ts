@@ -3,14 +3,9 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import type express from "express";
-import { RouteIndex } from "./api/routeIndex.js";
 import { SpecRegistry } from "./api/spec.js";
-import { servedVersionTable } from "./api/apiVersions.js";
-import { documentSources } from "../generated/operations.js";
 import { reusable } from "./http/encodedBodies.js";
-import type { Handler, Services } from "./api/types.js";
-import { ArmError } from "./arm/errors.js";
+import type { Services } from "./api/types.js";
 import type { Config } from "./config.js";
 import type { ClusterBackend } from "./engine/backend.js";
 import { MockBackend } from "./engine/backends/mock.js";
@@ -19,9 +14,9 @@ import { isStopped } from "./engine/lifecycle.js";
 import { loadVersionCatalogue } from "./engine/versions.js";
 import { CLUSTER_TYPE, Engine } from "./engine/provisioner.js";
 import { aksHandlers } from "./handlers/index.js";
-import { createArmPipeline, errorResponse, write, type ResponseViolation, type VersionPolicy } from "./http/armPipeline.js";
+import { createArmPipeline, type ResponseViolation } from "./http/armPipeline.js";
 import { createDualProtocolServer, type DualProtocolServer } from "./http/dualProtocolServer.js";
-import { platformRoutes } from "./platform/arm.js";
+import { armRoutes, webEndpoints } from "./http/routes.js";
 import { recoverInterruptedOperations } from "./engine/recovery.js";
 import { MemoryStore } from "./store/memoryStore.js";
 import { SqliteStore } from "./store/sqliteStore.js";
@@ -120,63 +115,14 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   if (recovered) logger.info(`aks-emulator: settled ${recovered} operation(s) interrupted by the last stop`);
   const healthWatch = startHealthWatch(engine, store, backend, config.healthCheckIntervalSeconds, logger);
 
-  const handlers: Record<string, Handler> = { ...aksHandlers };
-  const platformVersions: Record<string, VersionPolicy> = {};
-  for (const route of platformRoutes) {
-    handlers[route.operationId] = route.handler;
-    platformVersions[route.operationId] = route.versions;
-  }
-  const routes = new RouteIndex([...spec.routes(), ...platformRoutes]);
-
-  const web = once(async () => {
-    const [{ default: express }, { createIdentityRouter }] = await Promise.all([import("express"), import("./platform/identity.js")]);
-    const app = express();
-    app.disable("x-powered-by");
-    app.use(createIdentityRouter({ issuer: await issuer(), defaultTenantId: config.tenantId, caCertPem: () => tls.caCertPem }));
-    app.get("/_emulator/health", (_req, res) => {
-      res.json({ status: "ok", mode: mode.kind, strict: config.strict, apiVersions: spec.versionNames });
-    });
-    // Every published api-version and the vendored document serving it, plus what is loaded now.
-    app.get("/_emulator/api-versions", (_req, res) => {
-      res.json({
-        documents: spec.versionNames.map((version) => ({ version, source: documentSources[version], loaded: spec.loadedVersions().includes(version) })),
-        apiVersions: servedVersionTable(),
-        unpublished: config.strict
-          ? "refused with NoRegisteredProviderFound (strict mode)"
-          : "a date-shaped api-version Azure never published is served by the nearest document, named in the x-aks-emulator-leniency header",
-      });
-    });
-    app.post("/_emulator/reset", async (_req, res) => {
-      await engine.resetAll();
-      logger.info("aks-emulator: state reset");
-      res.status(204).end();
-    });
-    app.use((req, res) => {
-      write(res, errorResponse(new ArmError(404, "NotFound", `No resource or endpoint matches '${req.method} ${req.path}'.`)), req.method === "HEAD");
-    });
-    app.use((error: Error & { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-      const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
-      if (status === 500) logger.error(`web endpoint failed: ${error.stack ?? error.message}`);
-      write(res, errorResponse(new ArmError(status, status === 500 ? "InternalServerError" : "InvalidRequestContent", error.message)), false);
-    });
-    return app;
-  });
-
+  const { routes, handlers, platformVersions } = armRoutes(spec.routes(), aksHandlers);
   const pipeline = createArmPipeline({
     services,
     spec,
     routes,
     handlers,
     platformVersions,
-    fallback: (req, res) => {
-      web().then(
-        (app) => app(req, res),
-        (error: Error) => {
-          logger.error(`web endpoints failed to load: ${error.stack ?? error.message}`);
-          write(res, errorResponse(new ArmError(500, "InternalServerError", "The emulator's web endpoints failed to load.")), false);
-        },
-      );
-    },
+    fallback: webEndpoints({ config, spec, engine, logger, mode, issuer, caCertPem: () => tls.caCertPem }),
     onResponseViolation: options.onResponseViolation,
     issuer: { verify: async (token, accepted) => (await issuer()).verify(token, accepted) },
   });

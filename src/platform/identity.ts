@@ -21,9 +21,11 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import express, { type Request, type Response } from "express";
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { SignJWT, calculateJwkThumbprint, createLocalJWKSet, decodeJwt, exportJWK, jwtVerify, type JWK, type JWTPayload } from "jose";
 import { requestBaseUrl } from "../http/dualProtocolServer.js";
+import { webRoutes } from "../http/routes.js";
+import { mountWebRoutes } from "../http/webApp.js";
 
 const TOKEN_LIFETIME_SECONDS = 3600;
 const EXPIRES_IN = 3599;
@@ -194,11 +196,20 @@ interface TenantRef {
   segment: string;
 }
 
+/** The identity endpoints alone, as an express router (at the paths http/routes.ts registers them at). */
 export function createIdentityRouter(opts: IdentityRouterOptions): express.Router {
+  const endpoints = identityEndpoints(opts);
+  const router = express.Router();
+  mountWebRoutes(router, webRoutes.filter((route) => route.endpoint in endpoints), endpoints);
+  return router;
+}
+
+export type IdentityEndpoints = ReturnType<typeof identityEndpoints>;
+
+/** The handlers of the identity, cloud metadata and CA endpoints, by the names http/routes.ts registers. */
+export function identityEndpoints(opts: IdentityRouterOptions) {
   const { issuer } = opts;
   const defaultTenantId = opts.defaultTenantId.toLowerCase();
-  const router = express.Router();
-  const form = express.urlencoded({ extended: false, limit: "1mb" });
 
   /** Maps a tenant path segment to a tenant, or undefined when it is not one. */
   const tenantOf = (name: string | undefined): TenantRef | undefined => {
@@ -209,7 +220,8 @@ export function createIdentityRouter(opts: IdentityRouterOptions): express.Route
     return { id, segment: id };
   };
 
-  router.use((req, res, next) => {
+  /** Runs before every web endpoint: tolerates Go clients' leading "//", and gives Entra's answers its request ids. */
+  const entraRequest = (req: Request, res: Response, next: NextFunction): void => {
     // go-azure-sdk joins `loginEndpoint` (which ends in "/") with "/{tenant}/...".
     if (req.url.startsWith("//")) {
       const collapsed = req.url.replace(/^\/+/, "/");
@@ -220,7 +232,7 @@ export function createIdentityRouter(opts: IdentityRouterOptions): express.Route
     const clientRequestId = req.get("client-request-id");
     if (clientRequestId) res.setHeader("client-request-id", clientRequestId);
     next();
-  });
+  };
 
   // --- OpenID Connect discovery -------------------------------------------
 
@@ -262,15 +274,12 @@ export function createIdentityRouter(opts: IdentityRouterOptions): express.Route
       rbac_url: "https://pas.windows.net",
     });
   };
-  router.get("/:tenant/v2.0/.well-known/openid-configuration", (req, res) => openIdConfiguration(req, res, "v2"));
-  router.get("/:tenant/.well-known/openid-configuration", (req, res) => openIdConfiguration(req, res, "v1"));
-
-  router.get(["/:tenant/discovery/v2.0/keys", "/:tenant/discovery/keys"], (_req, res) => {
+  const keys = (_req: Request, res: Response): void => {
     res.json(issuer.jwks());
-  });
+  };
 
   // MSAL's instance discovery (only reached when a client is pointed at it explicitly).
-  router.get("/:tenant/discovery/instance", (req, res) => {
+  const instanceDiscovery = (req: Request, res: Response): void => {
     const base = requestBaseUrl(req);
     const host = new URL(base).host;
     let segment = "common";
@@ -284,11 +293,11 @@ export function createIdentityRouter(opts: IdentityRouterOptions): express.Route
       "api-version": "1.1",
       metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
     });
-  });
+  };
 
   // MSAL Python's home realm discovery before a username/password sign-in.
-  router.get("/common/userrealm/:username", (req, res) => {
-    const username = req.params.username;
+  const userRealm = (req: Request, res: Response): void => {
+    const username = req.params.username as string;
     res.json({
       ver: "1.0",
       account_type: "Managed",
@@ -296,7 +305,7 @@ export function createIdentityRouter(opts: IdentityRouterOptions): express.Route
       cloud_instance_name: "microsoftonline.com",
       cloud_audience_urn: "urn:federation:MicrosoftOnline",
     });
-  });
+  };
 
   // --- Token endpoints ------------------------------------------------------
 
@@ -361,25 +370,32 @@ export function createIdentityRouter(opts: IdentityRouterOptions): express.Route
     res.setHeader("pragma", "no-cache");
     res.json(response);
   };
-  router.post("/:tenant/oauth2/v2.0/token", form, (req, res, next) => void token(req, res, "v2").catch(next));
-  router.post("/:tenant/oauth2/token", form, (req, res, next) => void token(req, res, "v1").catch(next));
 
   // --- ARM cloud metadata -----------------------------------------------------
 
-  router.get("/metadata/endpoints", (req, res) => {
+  const cloudMetadataEndpoint = (req: Request, res: Response): void => {
     const base = requestBaseUrl(req);
     const apiVersion = typeof req.query["api-version"] === "string" ? req.query["api-version"] : "";
     const cloud = cloudMetadata(base, opts.environmentName ?? "AzureCloud");
     if (apiVersion >= "2022-09-01") res.json(cloud);
     else if (apiVersion >= "2019-05-01") res.json([cloud]);
     else res.json(legacyCloudMetadata(base)); // 2015-01-01, 2018-01-01, "1.0", absent
-  });
+  };
 
-  router.get("/_emulator/ca.pem", (_req, res) => {
-    res.type("application/x-pem-file").send(opts.caCertPem());
-  });
-
-  return router;
+  return {
+    entraRequest,
+    openIdConfigurationV2: (req: Request, res: Response) => openIdConfiguration(req, res, "v2"),
+    openIdConfigurationV1: (req: Request, res: Response) => openIdConfiguration(req, res, "v1"),
+    keys,
+    instanceDiscovery,
+    userRealm,
+    tokenV2: (req: Request, res: Response, next: NextFunction) => void token(req, res, "v2").catch(next),
+    tokenV1: (req: Request, res: Response, next: NextFunction) => void token(req, res, "v1").catch(next),
+    cloudMetadata: cloudMetadataEndpoint,
+    caPem: (_req: Request, res: Response) => {
+      res.type("application/x-pem-file").send(opts.caCertPem());
+    },
+  } satisfies Record<string, RequestHandler>;
 }
 
 /** client_id from the form, HTTP Basic auth (client_secret_basic), or a client assertion's `sub`. */
