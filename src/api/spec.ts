@@ -11,17 +11,13 @@ import { apiVersions, operationsByVersion, type ApiVersion, type OperationId, ty
 import { projectRoot } from "../paths.js";
 import type { RouteDef } from "./routeIndex.js";
 import { VersionShape } from "./versionShape.js";
+import type { ValidationIssue } from "../arm/requestErrors.js";
+
+export type { ValidationIssue };
 
 // ajv-formats is CommonJS: under ESM its function arrives as the default export itself.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-export interface ValidationIssue {
-  /** Where: "path/resourceName", "query/api-version", "requestBody/properties/count", "response/...". */
-  location: string;
-  keyword: string;
-  message: string;
-  params: Record<string, any>;
-}
 
 export interface ParsedRequest {
   params: Record<string, string>;

@@ -1,6 +1,5 @@
 // ARM list pages: {value: [...], nextLink?}; nextLink is absolute, keeps the api-version and carries
 // a $skipToken with the offset of the next page.
-import type { ArmRequest } from "../api/types.js";
 import { badRequest } from "./errors.js";
 
 export const PAGE_SIZE = 100;
@@ -8,7 +7,14 @@ export const PAGE_SIZE = 100;
 /** Items to page over: all of them, or a function that reads one range of them (a store query). */
 export type PageSource<T> = readonly T[] | ((offset: number, limit: number) => readonly T[]);
 
-export function page<T, U>(req: ArmRequest, items: PageSource<T>, view: (item: T) => U, pageSize = PAGE_SIZE): { value: U[]; nextLink?: string } {
+/** What paging reads of a request: its query ($skipToken) and where it was sent (for nextLink). */
+export interface PageRequest {
+  query: Record<string, string>;
+  baseUrl: string;
+  path: string;
+}
+
+export function page<T, U>(req: PageRequest, items: PageSource<T>, view: (item: T) => U, pageSize = PAGE_SIZE): { value: U[]; nextLink?: string } {
   const token = req.query["$skipToken"] ?? req.query["$skiptoken"];
   const offset = token === undefined ? 0 : Number(token);
   if (!Number.isInteger(offset) || offset < 0) throw badRequest("InvalidSkipToken", `The $skipToken '${token}' is not valid.`, "$skipToken");

@@ -1,7 +1,16 @@
 // ARM's answers to a request the spec refuses: ajv's issues against the version's own document,
 // turned into the codes and messages ARM and AKS use.
 import { badRequest, type ArmError, type ArmErrorBody } from "./errors.js";
-import type { ValidationIssue } from "../api/spec.js";
+
+/** One ajv finding, located in the request ("path/resourceName", "query/api-version", "requestBody/properties/count") or the response. */
+export interface ValidationIssue {
+  /** Where: "path/resourceName", "query/api-version", "requestBody/properties/count", "response/...". */
+  location: string;
+  keyword: string;
+  message: string;
+  params: Record<string, any>;
+}
+
 
 const VALUE_KEYWORDS = new Set(["pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "enum", "const", "format", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties"]);
 

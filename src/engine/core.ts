@@ -1,4 +1,4 @@
-// What every part of the engine works over (see the style note at the top of provisioner.ts): the
+// What every part of the engine works over (see the style note at the top of engine.ts): the
 // engine's own port (store, backend, clock, logger, config), the lookups and guards the operations
 // share, the writes they share (provisioning states, removals, pool records and their machine sets),
 // the backend's view of clusters and pools, and the runner of long-running operations. Handlers

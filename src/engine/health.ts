@@ -10,7 +10,7 @@ import type { Logger } from "../util.js";
 import type { ClusterBackend } from "./backend.js";
 import type { EngineCore } from "./core.js";
 import { isStopped, POOL_TYPE } from "./model.js";
-import type { Engine } from "./provisioner.js";
+import type { Engine } from "./engine.js";
 
 /** The provisioningError code the watch sets; only clusters failed with it are turned back. */
 export const UNHEALTHY_CODE = "ClusterUnhealthy";

@@ -13,7 +13,7 @@ import { normaliseId, SETTLED_STATES, type ResourceStore, type StoredResource } 
 import type { Clock, Logger } from "../util.js";
 import type { EngineCore } from "./core.js";
 import { CLUSTER_TYPE, POOL_TYPE, RESOURCE_GROUP_TYPE } from "./model.js";
-import type { Engine } from "./provisioner.js";
+import type { Engine } from "./engine.js";
 
 const REAPPLY = new Set(["Create", "Update", "UpdateTags", "CreateAgentPool", "UpdateAgentPool"]);
 const REMOVE = new Set(["Delete", "DeleteAgentPool", "DeleteResourceGroup"]);

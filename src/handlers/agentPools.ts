@@ -1,7 +1,7 @@
 // Agent pools: List, Get, CreateOrUpdate, Delete. The same records the cluster shows as agentPoolProfiles.
 import { lroHeaders } from "../arm/lro.js";
 import { page } from "../arm/paging.js";
-import type { Handler } from "../api/types.js";
+import type { Handler } from "./contract.js";
 
 export const agentPoolHandlers = {
   AgentPools_List: (req, { engine }) => {

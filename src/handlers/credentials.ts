@@ -1,7 +1,7 @@
 // Cluster credentials: {kubeconfigs: [{name, value: base64 kubeconfig}]}, named as Terraform reads them.
 // The engine decides whether the cluster hands any out (a stopped one does not) and of which
 // certificate generation (a rotation issues new ones).
-import type { Handler } from "../api/types.js";
+import type { Handler } from "./contract.js";
 import type { CredentialKind } from "../engine/backend.js";
 import { kubeconfigNames } from "../engine/kubeconfig.js";
 

@@ -1,7 +1,7 @@
 // Managed clusters: CreateOrUpdate, Get, Delete, List (subscription, resource group), UpdateTags.
 import { lroHeaders } from "../arm/lro.js";
 import { page } from "../arm/paging.js";
-import type { Handler } from "../api/types.js";
+import type { Handler } from "./contract.js";
 
 export const managedClusterHandlers = {
   ManagedClusters_Get: (req, { engine }) => {

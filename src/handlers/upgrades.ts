@@ -1,7 +1,7 @@
 // Versions and upgrades: ListKubernetesVersions, upgrade profiles, available agent pool versions,
 // UpgradeNodeImageVersion, Machines, DeleteMachines. Everything version-related reads the one
 // catalogue in engine/versions.ts, so the list, the profiles and what a PUT accepts agree.
-import type { Handler } from "../api/types.js";
+import type { Handler } from "./contract.js";
 import { lroHeaders } from "../arm/lro.js";
 import { page } from "../arm/paging.js";
 import {

@@ -2,7 +2,7 @@
 // then the body's JSON. Both the ARM pipeline and the web endpoints answer errors through it.
 import type { ServerResponse } from "node:http";
 import type { ArmError } from "../arm/errors.js";
-import type { ArmResponse } from "../api/types.js";
+import type { ArmResponse } from "../handlers/contract.js";
 import { REQUEST_IDS, type TaggedResponse } from "./dualProtocolServer.js";
 import { encodeJson } from "./encodedBodies.js";
 

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ArmError, badRequest, internalError } from "../arm/errors.js";
 import { requestValidationError } from "../arm/requestErrors.js";
-import type { ArmRequest, ArmResponse, Handler, Principal, Services } from "../api/types.js";
+import type { ArmRequest, ArmResponse, Handler, Principal, Services } from "../handlers/contract.js";
 import type { CompiledRoute, RouteIndex } from "../api/routeIndex.js";
 import type { SpecRegistry, SpecVersion, ValidationIssue } from "../api/spec.js";
 import { publishedVersions, servingDocument, type ServedVersion } from "../api/apiVersions.js";

@@ -2,7 +2,7 @@
 // or none, is accepted and only read; with them on, the token must be one the emulator's issuer signed
 // for the request's base URL and the configured tenant, and still valid, or the request gets ARM's 401.
 import { ArmError, internalError } from "../arm/errors.js";
-import type { Principal } from "../api/types.js";
+import type { Principal } from "../handlers/contract.js";
 
 /** Checks a token's signature, issuer and lifetime (the emulator's issuer; injected, so jose loads on first use). */
 export interface TokenVerifier {

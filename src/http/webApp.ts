@@ -4,7 +4,8 @@ import express, { type Express, type IRouter, type NextFunction, type Request, t
 import { ArmError } from "../arm/errors.js";
 import type { Logger } from "../util.js";
 import { errorResponse, write } from "./armAnswer.js";
-import type { WebEndpointName, WebRoute } from "./routes.js";
+import { identityEndpoints, type IdentityRouterOptions } from "../platform/identity.js";
+import { webRoutes, type WebEndpointName, type WebRoute } from "./routes.js";
 
 export type WebEndpoints = Partial<Record<WebEndpointName, RequestHandler>>;
 
@@ -34,4 +35,12 @@ export function createWebApp(routes: readonly WebRoute[], endpoints: WebEndpoint
     write(res, errorResponse(new ArmError(status, status === 500 ? "InternalServerError" : "InvalidRequestContent", error.message)), false);
   });
   return app;
+}
+
+/** The identity endpoints alone, as an express router at the paths http/routes.ts registers them at (tests mount it). */
+export function createIdentityRouter(opts: IdentityRouterOptions): IRouter {
+  const endpoints = identityEndpoints(opts);
+  const router = express.Router();
+  mountWebRoutes(router, webRoutes.filter((route) => route.endpoint in endpoints), endpoints as WebEndpoints);
+  return router;
 }

@@ -24,8 +24,6 @@ import path from "node:path";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { SignJWT, calculateJwkThumbprint, createLocalJWKSet, decodeJwt, exportJWK, jwtVerify, type JWK, type JWTPayload } from "jose";
 import { requestBaseUrl } from "../http/dualProtocolServer.js";
-import { webRoutes } from "../http/routes.js";
-import { mountWebRoutes } from "../http/webApp.js";
 
 const TOKEN_LIFETIME_SECONDS = 3600;
 const EXPIRES_IN = 3599;
@@ -194,14 +192,6 @@ interface TenantRef {
   id: string;
   /** The path segment endpoints are published under (common stays common, like Entra). */
   segment: string;
-}
-
-/** The identity endpoints alone, as an express router (at the paths http/routes.ts registers them at). */
-export function createIdentityRouter(opts: IdentityRouterOptions): express.Router {
-  const endpoints = identityEndpoints(opts);
-  const router = express.Router();
-  mountWebRoutes(router, webRoutes.filter((route) => route.endpoint in endpoints), endpoints);
-  return router;
 }
 
 export type IdentityEndpoints = ReturnType<typeof identityEndpoints>;

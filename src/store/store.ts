@@ -1,6 +1,6 @@
 // The ResourceStore port: resources keyed by their normalised (lower-cased) ARM id, plus the
-// long-running operation records. Synchronous on purpose: every implementation (memory today,
-// an embedded database later) answers without I/O waits, so a change is one atomic step.
+// long-running operation records. Synchronous on purpose: both implementations (memoryStore.ts, and
+// sqliteStore.ts over better-sqlite3) answer without I/O waits, so a change is one atomic step.
 import type { OperationRecord } from "../arm/lro.js";
 
 export interface StoredResource<TBody = any> {

@@ -10,7 +10,8 @@ import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from "jos
 import { ClientSecretCredential } from "@azure/identity";
 import { loadOrCreateTls, type TlsMaterial } from "../../src/tls/certificates.js";
 import { createDualProtocolServer, type DualProtocolServer } from "../../src/http/dualProtocolServer.js";
-import { audienceOf, createIdentityRouter, loadOrCreateIssuer, type Issuer } from "../../src/platform/identity.js";
+import { audienceOf, loadOrCreateIssuer, type Issuer } from "../../src/platform/identity.js";
+import { createIdentityRouter } from "../../src/http/webApp.js";
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const CLIENT = "0d9a5c2e-1111-2222-3333-444455556666";

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import { apiVersions } from "../../generated/operations.js";
 import { RouteIndex, splitPath, type CompiledRoute, type RouteDef } from "../../src/api/routeIndex.js";
 import { SpecRegistry, type SpecVersion } from "../../src/api/spec.js";
-import type { Handler, Services } from "../../src/api/types.js";
+import type { Handler, Services } from "../../src/handlers/contract.js";
 import type { ArmError } from "../../src/arm/errors.js";
 import { LENIENCY_HEADER, LeniencyRecord, STRICT, type LeniencyPolicy } from "../../src/arm/leniency.js";
 import { loadConfig, type Config } from "../../src/config.js";

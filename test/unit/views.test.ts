@@ -4,7 +4,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { MockBackend } from "../../src/engine/backends/mock.js";
-import { Engine } from "../../src/engine/provisioner.js";
+import { Engine } from "../../src/engine/engine.js";
 import { encodeJson } from "../../src/http/encodedBodies.js";
 import { MemoryStore } from "../../src/store/memoryStore.js";
 import { recordChecks } from "../../src/store/store.js";

@@ -2,7 +2,7 @@
 // long-running as the spec says, over the engine's child-resource operations (engine.children).
 import { lroHeaders } from "../../arm/lro.js";
 import { page } from "../../arm/paging.js";
-import type { Handler } from "../../api/types.js";
+import type { Handler } from "../contract.js";
 import type { ChildKind } from "../../engine/subresources.js";
 
 export type WriteStyle =

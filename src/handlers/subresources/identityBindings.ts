@@ -3,7 +3,7 @@
 // ids and the binding's OIDC issuer are derived stably from the identity, as Azure reports them.
 import { randomUUID } from "node:crypto";
 import { badRequest, notFound } from "../../arm/errors.js";
-import type { Handler } from "../../api/types.js";
+import type { Handler } from "../contract.js";
 import { stableGuid } from "../../engine/model.js";
 import type { ChildKind } from "../../engine/subresources.js";
 import { childHandlers } from "./crud.js";

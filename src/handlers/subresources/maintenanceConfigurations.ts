@@ -3,7 +3,7 @@
 // maintenanceWindow every week), `aksManagedAutoUpgradeSchedule` and `aksManagedNodeOSUpgradeSchedule`
 // (a maintenanceWindow; a daily schedule only for node OS upgrades).
 import { badRequest, notFound } from "../../arm/errors.js";
-import type { Handler } from "../../api/types.js";
+import type { Handler } from "../contract.js";
 import type { ChildKind } from "../../engine/subresources.js";
 import { childHandlers } from "./crud.js";
 

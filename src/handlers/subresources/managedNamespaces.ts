@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { parse, stringify } from "yaml";
 import { notFound } from "../../arm/errors.js";
-import type { Handler } from "../../api/types.js";
+import type { Handler } from "../contract.js";
 import { kubeconfigNames } from "../../engine/kubeconfig.js";
 import type { ChildKind } from "../../engine/subresources.js";
 import { childHandlers } from "./crud.js";

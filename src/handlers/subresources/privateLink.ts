@@ -5,7 +5,7 @@
 // changes the state of an existing one (404 otherwise), Delete removes one.
 import { badRequest, notFound } from "../../arm/errors.js";
 import { lroHeaders } from "../../arm/lro.js";
-import type { Handler, HandlerServices } from "../../api/types.js";
+import type { Handler, HandlerServices } from "../contract.js";
 import { stableGuid, type ResourceRecord } from "../../engine/model.js";
 import type { ChildKind } from "../../engine/subresources.js";
 import { childHandlers } from "./crud.js";

@@ -3,7 +3,7 @@
 // (subscription, resource group), UpdateTags.
 import { badRequest, resourceNotFound } from "../../arm/errors.js";
 import { page } from "../../arm/paging.js";
-import type { Handler } from "../../api/types.js";
+import type { Handler } from "../contract.js";
 import type { ChildKind } from "../../engine/subresources.js";
 import { childHandlers } from "./crud.js";
 

@@ -5,7 +5,7 @@
 // source's type are refused.
 import { badRequest, notFound } from "../../arm/errors.js";
 import { page } from "../../arm/paging.js";
-import type { Handler } from "../../api/types.js";
+import type { Handler } from "../contract.js";
 import type { ChildKind } from "../../engine/subresources.js";
 import { childHandlers } from "./crud.js";
 

@@ -2,7 +2,7 @@
 // dependency endpoints, and the OS options older api-versions serve.
 import { notFound } from "../arm/errors.js";
 import { page } from "../arm/paging.js";
-import type { Handler } from "../api/types.js";
+import type { Handler } from "./contract.js";
 import { clusterMeshProfile, isMeshMode, meshRevisionProfile, osOptionsProfile, outboundEndpoints, providerOperations } from "../engine/catalogues.js";
 
 export const catalogueHandlers = {

@@ -1,10 +1,10 @@
 // The contract between the HTTP shell and the operation handlers (AKS and platform alike).
 import type { IncomingHttpHeaders } from "node:http";
 import type { Config } from "../config.js";
-import type { Engine } from "../engine/provisioner.js";
+import type { Engine } from "../engine/engine.js";
 import type { Principal } from "../engine/model.js";
 import type { LeniencyPolicy } from "../arm/leniency.js";
-import type { SpecVersion } from "./spec.js";
+import type { SpecVersion } from "../api/spec.js";
 import type { ResourceStore } from "../store/store.js";
 import type { Clock, Logger } from "../util.js";
 

@@ -1,6 +1,6 @@
 // ARM's own endpoints a real client calls besides AKS: subscriptions, tenants, locations, resource
 // providers and resource groups, and the long-running-operation status and result URLs.
-import type { ArmRequest, Handler, HandlerServices } from "../api/types.js";
+import type { ArmRequest, Handler, HandlerServices } from "../handlers/contract.js";
 import type { RouteDef } from "../api/routeIndex.js";
 import { publishedVersions } from "../api/apiVersions.js";
 import { publishedApiVersions } from "../../generated/operations.js";

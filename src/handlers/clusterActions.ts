@@ -1,7 +1,7 @@
 // Cluster lifecycle: Start, Stop, AbortLatestOperation (cluster and pool), Rotate*, Reset*, RunCommand,
 // GetCommandResult, GetAccessProfile. The engine (engine.lifecycle) decides; these shape the answers.
 import { lroHeaders } from "../arm/lro.js";
-import type { ArmRequest, ArmResponse, Handler } from "../api/types.js";
+import type { ArmRequest, ArmResponse, Handler } from "./contract.js";
 import type { OperationRecord } from "../arm/lro.js";
 
 /** A long-running POST action: 202, its status URL and its result URL, Retry-After 1. */

@@ -1,0 +1,67 @@
+// The web endpoints' handlers, and the ARM pipeline's fallback that serves them: built on the first
+// request that needs one (express and jose load then), from the routes http/routes.ts declares.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RequestHandler } from "express";
+import { documentSources } from "../../generated/operations.js";
+import { servedVersionTable } from "../api/apiVersions.js";
+import type { SpecRegistry } from "../api/spec.js";
+import { ArmError } from "../arm/errors.js";
+import type { Config } from "../config.js";
+import type { Services } from "../handlers/contract.js";
+import type { Issuer } from "../platform/identity.js";
+import type { Logger } from "../util.js";
+import { errorResponse, write } from "./armAnswer.js";
+import { webRoutes, type EmulatorEndpointName } from "./routes.js";
+
+export interface WebEndpointContext {
+  config: Config;
+  spec: SpecRegistry;
+  engine: Services["engine"];
+  logger: Logger;
+  mode: { kind: string };
+  issuer: () => Promise<Issuer>;
+  caCertPem: () => string;
+}
+
+/** The /_emulator endpoints' handlers (the CA's is with the identity endpoints, which know the CA). */
+function emulatorEndpoints({ config, spec, engine, logger, mode }: WebEndpointContext) {
+  return {
+    health: (_req, res) => {
+      res.json({ status: "ok", mode: mode.kind, strict: config.strict, apiVersions: spec.versionNames });
+    },
+    // Every published api-version and the vendored document serving it, plus what is loaded now.
+    apiVersions: (_req, res) => {
+      res.json({
+        documents: spec.versionNames.map((version) => ({ version, source: documentSources[version], loaded: spec.loadedVersions().includes(version) })),
+        apiVersions: servedVersionTable(),
+        unpublished: config.strict
+          ? "refused with NoRegisteredProviderFound (strict mode)"
+          : "a date-shaped api-version Azure never published is served by the nearest document, named in the x-aks-emulator-leniency header",
+      });
+    },
+    reset: async (_req, res) => {
+      await engine.resetAll();
+      logger.info("aks-emulator: state reset");
+      res.status(204).end();
+    },
+  } satisfies Record<EmulatorEndpointName, RequestHandler>;
+}
+
+/** The ARM pipeline's fallback: the web endpoints, built on the first request that needs them. */
+export function webEndpoints(context: WebEndpointContext): (req: IncomingMessage, res: ServerResponse) => void {
+  let app: Promise<(req: IncomingMessage, res: ServerResponse) => void> | undefined;
+  const load = async () => {
+    const [{ createWebApp }, { identityEndpoints }] = await Promise.all([import("./webApp.js"), import("../platform/identity.js")]);
+    const identity = identityEndpoints({ issuer: await context.issuer(), defaultTenantId: context.config.tenantId, caCertPem: context.caCertPem });
+    return createWebApp(webRoutes, { ...identity, ...emulatorEndpoints(context) }, context.logger);
+  };
+  return (req, res) => {
+    (app ??= load()).then(
+      (serve) => serve(req, res),
+      (error: Error) => {
+        context.logger.error(`web endpoints failed to load: ${error.stack ?? error.message}`);
+        write(res, errorResponse(new ArmError(500, "InternalServerError", "The emulator's web endpoints failed to load.")), false);
+      },
+    );
+  };
+}
