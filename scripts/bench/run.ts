@@ -14,7 +14,7 @@ import { RouteIndex, splitPath } from "../../src/api/routeIndex.js";
 import { SpecRegistry } from "../../src/api/spec.js";
 import { loadConfig } from "../../src/config.js";
 import { MockBackend } from "../../src/engine/backends/mock.js";
-import { Engine, RESOURCE_GROUP_TYPE } from "../../src/engine/provisioner.js";
+import { Engine, RESOURCE_GROUP_TYPE } from "../../src/engine/engine.js";
 import { projectRoot } from "../../src/paths.js";
 import { MemoryStore } from "../../src/store/memoryStore.js";
 import { silentLogger, systemClock } from "../../src/util.js";
