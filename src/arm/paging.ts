@@ -1,6 +1,6 @@
 // ARM list pages: {value: [...], nextLink?}; nextLink is absolute, keeps the api-version and carries
 // a $skipToken with the offset of the next page.
-import { badRequest } from "./errors.js";
+import { errors } from "./errors.js";
 
 export const PAGE_SIZE = 100;
 
@@ -17,7 +17,7 @@ export interface PageRequest {
 export function page<T, U>(req: PageRequest, items: PageSource<T>, view: (item: T) => U, pageSize = PAGE_SIZE): { value: U[]; nextLink?: string } {
   const token = req.query["$skipToken"] ?? req.query["$skiptoken"];
   const offset = token === undefined ? 0 : Number(token);
-  if (!Number.isInteger(offset) || offset < 0) throw badRequest("InvalidSkipToken", `The $skipToken '${token}' is not valid.`, "$skipToken");
+  if (!Number.isInteger(offset) || offset < 0) throw errors.invalidSkipToken(token);
   // One item more than the page says whether there is a next one.
   const read = typeof items === "function" ? items(offset, pageSize + 1) : items.slice(offset, offset + pageSize + 1);
   const value = read.slice(0, pageSize).map(view);

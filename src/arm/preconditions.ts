@@ -9,7 +9,7 @@
 //   DELETE  missing resource: 204 whatever the headers; existing: as PUT
 //   If-None-Match other than empty or "*", or both headers at once: 400 (AKS's prevalidation).
 import type { IncomingHttpHeaders } from "node:http";
-import { ArmError, badRequest } from "./errors.js";
+import { errors } from "./errors.js";
 
 /** The request headers a conditional write reads (an ArmRequest's headers will do). */
 export type ConditionalHeaders = Pick<IncomingHttpHeaders, "if-match" | "if-none-match">;
@@ -30,28 +30,23 @@ export function assertPreconditions(headers: ConditionalHeaders | undefined, cur
   const ifNoneMatch = entityTags(headers?.["if-none-match"]);
   if (!ifMatch && !ifNoneMatch) return;
   if (ifNoneMatch && !(ifNoneMatch.length === 1 && ifNoneMatch[0] === "*")) {
-    throw badRequest("BadRequest", `The If-None-Match header can only be empty or '*'; it was '${headerText(headers?.["if-none-match"])}'.`);
+    throw errors.ifNoneMatchInvalid(headerText(headers?.["if-none-match"]));
   }
   if (ifMatch && ifNoneMatch) {
-    throw badRequest("BadRequest", "The If-Match and If-None-Match headers cannot be used together.");
+    throw errors.conditionalHeadersTogether();
   }
   const exists = currentETag !== undefined;
   if (ifNoneMatch && exists) {
-    throw preconditionFailed(`The ${target.kind} '${target.name}' already exists, and the If-None-Match header is '*'. Leave the header out to update it.`);
+    throw errors.preconditionAlreadyExists(target.kind, target.name);
   }
   if (!ifMatch) return;
   if (!exists) {
-    throw preconditionFailed(`Resource not found but ETag header is provided. If this is a request to create ${target.kind} '${target.name}', please do not provide ETag.`);
+    throw errors.preconditionNoResource(target.kind, target.name);
   }
   if (ifMatch.includes("*") || ifMatch.includes(currentETag)) return;
-  throw preconditionFailed(
-    `The eTag '${headerText(headers?.["if-match"])}' in the If-Match header does not match the current eTag of ${target.kind} '${target.name}'. GET the resource for its current eTag and retry.`,
-  );
+  throw errors.preconditionETagMismatch(headerText(headers?.["if-match"]), target.kind, target.name);
 }
 
-function preconditionFailed(message: string): ArmError {
-  return new ArmError(412, "PreconditionFailed", message);
-}
 
 /**
  * The entity tags a header lists, unquoted and without the weak prefix (clients send the body's eTag

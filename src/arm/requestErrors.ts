@@ -1,6 +1,6 @@
 // ARM's answers to a request the spec refuses: ajv's issues against the version's own document,
 // turned into the codes and messages ARM and AKS use.
-import { badRequest, type ArmError, type ArmErrorBody } from "./errors.js";
+import { errors, type ArmError, type ArmErrorBody } from "./errors.js";
 
 /** One ajv finding, located in the request ("path/resourceName", "query/api-version", "requestBody/properties/count") or the response. */
 export interface ValidationIssue {
@@ -21,38 +21,33 @@ export function requestValidationError(issues: ValidationIssue[], params: Record
   // it) and refuses the old name with its own code and message, which say what to send instead.
   // Microsoft's examples still send it (azure-rest-api-specs#27263).
   if (body?.sku?.name === "Basic" && issues.every((issue) => issue.location === "requestBody/sku/name")) {
-    return badRequest("SkuNotAvailable", "Basic managed cluster SKU name is invalid. 'Basic' has been replaced by 'Base' since v2023-02-01.", "sku.name");
+    return errors.basicSkuRenamed();
   }
   const [area, name] = first.location.split("/");
   if (area === "path") {
     if (name === "subscriptionId") {
-      return badRequest("InvalidSubscriptionId", `The provided subscription identifier '${params.subscriptionId}' is malformed or invalid.`);
+      return errors.invalidSubscriptionId(params.subscriptionId);
     }
-    const value = params[name];
-    return badRequest(
-      name === "resourceGroupName" ? "InvalidResourceGroupName" : "InvalidParameter",
-      `The value '${value}' of parameter '${name}' is invalid: it ${first.message}.`,
-      name,
-    );
+    return errors.pathParameterInvalid(name, params[name], first.message);
   }
   if (area === "query") {
     const parameter = name ?? first.params.missingProperty ?? first.params.additionalProperty;
-    return badRequest("InvalidParameter", `The query parameter '${parameter}' ${first.message}.`, parameter);
+    return errors.queryParameterInvalid(parameter, first.message);
   }
   // A missing body is reported at the request's root, a missing body property under requestBody.
   const missing = (at: string, property: string) => (issue: ValidationIssue) =>
     issue.location === at && issue.keyword === "required" && issue.params.missingProperty === property;
   if (issues.some(missing("", "requestBody"))) {
-    return badRequest("InvalidRequestContent", "The request content was invalid: the operation requires a JSON object body and none was sent.");
+    return errors.bodyRequired();
   }
   // ARM checks location before the resource provider sees the request, whatever else is wrong.
   if (issues.some(missing("requestBody", "location"))) {
-    return badRequest("LocationRequired", "The location property is required for this definition.");
+    return errors.locationRequired();
   }
   // Well-typed JSON whose values break a rule (a name pattern, a range, an enum) is what AKS itself
   // refuses, as InvalidParameter ("The value of parameter agentPoolProfile.name is invalid.");
   // JSON of the wrong shape (types, required properties) is ARM's InvalidRequestContent.
-  const code = issues.every((issue) => VALUE_KEYWORDS.has(issue.keyword)) ? "InvalidParameter" : "InvalidRequestContent";
+  const valuesOnly = issues.every((issue) => VALUE_KEYWORDS.has(issue.keyword));
   const details = new Map<string, ArmErrorBody>(); // ajv repeats an issue once per schema branch
   for (const issue of issues) {
     const target = issue.location.replace(/^requestBody\/?/, "").replace(/\//g, ".");
@@ -61,5 +56,5 @@ export function requestValidationError(issues: ValidationIssue[], params: Record
     if (details.size < 20 && !details.has(message)) details.set(message, { code: "InvalidParameter", message, target: property || undefined });
   }
   const list = [...details.values()];
-  return badRequest(code, `The request content was invalid: ${list.map((d) => d.message).join("; ")}.`, list[0]?.target, list);
+  return valuesOnly ? errors.bodyValuesInvalid(list) : errors.bodyShapeInvalid(list);
 }

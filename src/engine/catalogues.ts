@@ -394,7 +394,7 @@ const OS_OPTIONS: readonly { osType: string; fips: boolean }[] = ["Ubuntu", "Azu
   { osType, fips: true },
 ]);
 
-export function osOptionsProfile(subscriptionId: string, location: string): Record<string, unknown> {
+export function osOptionsProfile(subscriptionId: string, location: string) {
   return {
     id: `/subscriptions/${subscriptionId}/providers/Microsoft.ContainerService/locations/${location}/osOptions/default`,
     name: "default",

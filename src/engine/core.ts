@@ -3,7 +3,7 @@
 // share, the writes they share (provisioning states, removals, pool records and their machine sets),
 // the backend's view of clusters and pools, and the runner of long-running operations. Handlers
 // never see it: they call the engine's operations.
-import { ArmError, notFound, operationNotAllowed, resourceGroupNotFound, resourceNotFound } from "../arm/errors.js";
+import { errors, operationErrorCode, type ArmError } from "../arm/errors.js";
 import type { LeniencyPolicy } from "../arm/leniency.js";
 import { newOperation, type OperationRecord } from "../arm/lro.js";
 import type { Config } from "../config.js";
@@ -82,7 +82,7 @@ export class EngineCore {
 
   requireResourceGroup(subscriptionId: string, resourceGroup: string): StoredResource {
     const group = this.store.get(resourceGroupId(subscriptionId, resourceGroup));
-    if (!group) throw resourceGroupNotFound(resourceGroup);
+    if (!group) throw errors.resourceGroupNotFound(resourceGroup);
     return group;
   }
 
@@ -100,7 +100,7 @@ export class EngineCore {
     }
     const group = this.requireResourceGroup(subscriptionId, resourceGroup);
     if (group.body.properties?.provisioningState === "Deleting") {
-      throw new ArmError(409, "ResourceGroupBeingDeleted", `The resource group '${group.body.name}' is in deprovisioning state and cannot perform this operation.`);
+      throw errors.resourceGroupBeingDeleted(group.body.name);
     }
     return group;
   }
@@ -109,7 +109,7 @@ export class EngineCore {
     const cluster = this.store.get(clusterId(subscriptionId, resourceGroup, name));
     if (!cluster) {
       this.requireResourceGroup(subscriptionId, resourceGroup);
-      throw resourceNotFound(CLUSTER_TYPE, name, resourceGroup);
+      throw errors.resourceNotFound(CLUSTER_TYPE, name, resourceGroup);
     }
     return cluster;
   }
@@ -121,7 +121,7 @@ export class EngineCore {
   getPool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string): { cluster: StoredResource; pool: StoredResource } {
     const cluster = this.getCluster(subscriptionId, resourceGroup, clusterName);
     const pool = this.findPool(cluster, poolName);
-    if (!pool) throw notFound(`Agent pool '${poolName}' was not found in managed cluster '${cluster.body.name}'.`);
+    if (!pool) throw errors.agentPoolNotFound(poolName, cluster.body.name);
     return { cluster, pool };
   }
 
@@ -150,9 +150,7 @@ export class EngineCore {
     if (!resource.activeOperation) return;
     const running = this.store.getOperation(resource.activeOperation);
     if (running?.status === "InProgress") {
-      throw operationNotAllowed(
-        `Operation is not allowed because there's an in progress ${running.action} operation (${running.name}) on '${resource.body.name}' started at ${running.startTime}. Please wait for it to finish.`,
-      );
+      throw errors.operationInProgress(running.action, running.name, resource.body.name, running.startTime);
     }
   }
 
@@ -180,7 +178,7 @@ export class EngineCore {
     const resource = this.store.get(id);
     if (!resource) return;
     const properties = { ...resource.body.properties, provisioningState: state };
-    if (error && resource.type === CLUSTER_TYPE) properties.status = { provisioningError: { code: errorCode(error), message: error.message } };
+    if (error && resource.type === CLUSTER_TYPE) properties.status = { provisioningError: { code: operationErrorCode(error), message: error.message } };
     else if (resource.type === CLUSTER_TYPE) delete properties.status;
     const activeOperation = resource.activeOperation !== undefined && resource.activeOperation === this.settling ? undefined : resource.activeOperation;
     this.store.put({ ...resource, activeOperation, body: { ...resource.body, properties } });
@@ -373,7 +371,7 @@ export class EngineCore {
     return this.transaction(() => {
       const entry = this.running.get(name);
       if (!entry) return false;
-      const error = new ArmError(409, "OperationCanceled", `The operation '${entry.spec.action}' was canceled by an AbortLatestOperation request.`);
+      const error = errors.operationCanceled(entry.spec.action);
       if (!this.settle(name, "Canceled", error)) return false;
       entry.controller.abort(error);
       for (const lock of entry.spec.locks) this.setState(lock.id, "Canceled");
@@ -409,7 +407,7 @@ export class EngineCore {
     if (!entry || !operation || operation.status !== "InProgress") return false;
     this.running.delete(name);
     const done: OperationRecord = { ...operation, status, endTime: this.clock.now().toISOString(), percentComplete: 100 };
-    if (error) done.error = { code: errorCode(error), message: error.message };
+    if (error) done.error = { code: operationErrorCode(error), message: error.message };
     if (status === "Succeeded" && entry.spec.result) done.result = entry.spec.result();
     this.store.putOperation(done);
     if (effects) {
@@ -426,8 +424,4 @@ export class EngineCore {
     }
     return true;
   }
-}
-
-export function errorCode(error: Error): string {
-  return error instanceof ArmError ? error.code : "InternalOperationError";
 }

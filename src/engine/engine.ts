@@ -17,7 +17,7 @@
 //     never http/, api/ or platform/. Views it keeps are frozen: the HTTP writer keeps their JSON.
 import type { OperationRecord } from "../arm/lro.js";
 import { assertPreconditions, type ConditionalHeaders } from "../arm/preconditions.js";
-import { badRequest } from "../arm/errors.js";
+import { errors } from "../arm/errors.js";
 import type { Config } from "../config.js";
 import type { ResourceStore, StoredResource } from "../store/store.js";
 import { BoundedCache, type Clock, type Logger } from "../util.js";
@@ -137,11 +137,11 @@ export class Engine {
       const ctx = { subscriptionId, resourceGroup: group.body.name, name: existing?.body.name ?? name, id: canonicalId, tenantId: core.config.tenantId, principal: caller.principal, now: core.clock.now(), leniency: caller.leniency };
       const { cluster: body, pools } = buildCluster(ctx, request, existing?.body);
       if (!existing && pools.length === 0) {
-        throw badRequest("InvalidParameter", "A managed cluster needs at least one agent pool in properties.agentPoolProfiles, and one of them must be a System pool.", "properties.agentPoolProfiles");
+        throw errors.clusterWithoutPools();
       }
       const names = new Set<string>();
       for (const pool of pools) {
-        if (names.has(pool.name.toLowerCase())) throw badRequest("InvalidParameter", `Agent pool name '${pool.name}' appears twice in properties.agentPoolProfiles.`, "properties.agentPoolProfiles");
+        if (names.has(pool.name.toLowerCase())) throw errors.duplicatePoolName(pool.name);
         names.add(pool.name.toLowerCase());
       }
       // Build every pool before storing anything: a bad pool refuses the whole request.
@@ -157,7 +157,7 @@ export class Engine {
       });
       const allPools = [...existingPools.filter((p) => !names.has(p.body.name.toLowerCase())).map((p) => p.body), ...poolBodies];
       if (!allPools.some((p) => p.properties.mode === "System")) {
-        throw badRequest("InvalidParameter", "A managed cluster needs at least one agent pool of mode System.", "properties.agentPoolProfiles");
+        throw errors.clusterWithoutSystemPool();
       }
 
       // What the emulator keeps for itself (the credential generation) survives the update.
@@ -303,7 +303,7 @@ export class Engine {
   private assertAnotherSystemPool(cluster: StoredResource, poolName: string): void {
     const others = this.core.pools(cluster).filter((p) => p.body.name.toLowerCase() !== poolName.toLowerCase());
     if (!others.some((p) => p.body.properties.mode === "System")) {
-      throw badRequest("OperationNotAllowed", `Agent pool '${poolName}' is the last System pool of managed cluster '${cluster.body.name}'; a cluster needs at least one System pool.`);
+      throw errors.lastSystemPool(poolName, cluster.body.name);
     }
   }
 

@@ -4,16 +4,13 @@
 // pools it hits) provisioningState Failed with status.provisioningError saying which, as AKS reports
 // a cluster whose nodes or control plane it lost. When everything runs again (someone started the
 // container, or a cluster PUT, `az aks update`, recreated it), the watch turns them Succeeded again.
-import { ArmError } from "../arm/errors.js";
+import { CLUSTER_UNHEALTHY, errors } from "../arm/errors.js";
 import type { ResourceStore, StoredResource } from "../store/store.js";
 import type { Logger } from "../util.js";
 import type { ClusterBackend } from "./backend.js";
 import type { EngineCore } from "./core.js";
 import { isStopped, POOL_TYPE } from "./model.js";
 import type { Engine } from "./engine.js";
-
-/** The provisioningError code the watch sets; only clusters failed with it are turned back. */
-export const UNHEALTHY_CODE = "ClusterUnhealthy";
 
 export interface HealthWatch {
   /** One pass over every cluster (what the timer runs; tests may call it). */
@@ -42,7 +39,8 @@ function idle(core: EngineCore, cluster: StoredResource): boolean {
   }
 }
 
-const failedByWatch = (cluster: StoredResource) => cluster.body.properties?.status?.provisioningError?.code === UNHEALTHY_CODE;
+/** Only clusters the watch failed (provisioningError ClusterUnhealthy) are turned back. */
+const failedByWatch = (cluster: StoredResource) => cluster.body.properties?.status?.provisioningError?.code === CLUSTER_UNHEALTHY;
 
 async function pass(core: EngineCore, store: ResourceStore, backend: ClusterBackend, logger: Logger): Promise<void> {
   for (const id of backend.trackedClusters!()) {
@@ -57,12 +55,7 @@ async function pass(core: EngineCore, store: ResourceStore, backend: ClusterBack
     if (!cluster || isStopped(cluster) || !idle(core, cluster) || cluster.body.properties?.provisioningState !== state) continue;
     const pools = store.children(cluster.id, POOL_TYPE);
     if (health.problems.length && state === "Succeeded") {
-      const error = new ArmError(
-        500,
-        UNHEALTHY_CODE,
-        `Managed cluster '${cluster.body.name}' lost containers behind the emulator's back: ${health.problems.join(" ")} ` +
-          "Start them again, or update the cluster (a PUT of it, e.g. az aks update) to recreate them.",
-      );
+      const error = errors.clusterUnhealthy(cluster.body.name, health.problems);
       logger.warn(`health: ${error.message}`);
       store.transaction(() => {
         core.setState(cluster.id, "Failed", error);

@@ -4,7 +4,7 @@
 // transaction over the core's long-running operations; the refusals are AKS's, in AKS's words where
 // they are known.
 import { randomUUID } from "node:crypto";
-import { badRequest, conflict, notFound } from "../arm/errors.js";
+import { errors } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
 import type { StoredResource } from "../store/store.js";
 import type { ClusterRef, CredentialKind } from "./backend.js";
@@ -110,7 +110,7 @@ export class ClusterLifecycle {
     const running = resource.activeOperation ? store.getOperation(resource.activeOperation) : undefined;
     if (running?.status === "InProgress" && this.core.cancelOperation(running.name)) return;
     const state = store.get(resource.id)?.body.properties?.provisioningState ?? "Succeeded";
-    throw conflict("OperationNotAllowed", `Cancel operation is not allowed when the ProvisioningState is ${state}.`);
+    throw errors.cancelNotAllowed(state);
   }
 
   // ---- rotations -----------------------------------------------------------------------------------
@@ -175,7 +175,7 @@ export class ClusterLifecycle {
     const { core } = this;
     return core.transaction(() => {
       const cluster = this.writableCluster(subscriptionId, resourceGroup, name);
-      if (usesManagedIdentity(cluster)) throw badRequest("BadRequest", "Updating service principal profile is not allowed on MSI cluster.");
+      if (usesManagedIdentity(cluster)) throw errors.servicePrincipalOnMsiCluster();
       const servicePrincipalProfile = { clientId: profile.clientId, ...(profile.secret !== undefined ? { secret: profile.secret } : {}) };
       const pools = core.poolRefs(cluster);
       return this.clusterOperation(cluster, {
@@ -236,7 +236,7 @@ export class ClusterLifecycle {
     const cluster = this.core.getCluster(subscriptionId, resourceGroup, name);
     const operation = this.core.getOperation(commandId);
     if (!operation || operation.action !== "RunCommand" || operation.resourceId.toLowerCase() !== cluster.id.toLowerCase()) {
-      throw notFound(`Command '${commandId}' was not found in managed cluster '${cluster.body.name}'.`);
+      throw errors.commandNotFound(commandId, cluster.body.name);
     }
     if (operation.status === "InProgress") return { running: true, cluster };
     const stored = operation.result?.body as Record<string, unknown> | undefined;
@@ -260,11 +260,11 @@ export class ClusterLifecycle {
    * ManagedClusterAccessProfile. It goes through the same credential check as the listings, so a
    * stopped cluster refuses it as it refuses ListClusterAdminCredential.
    */
-  async accessProfile(subscriptionId: string, resourceGroup: string, name: string, roleName: string): Promise<Record<string, unknown>> {
+  async accessProfile(subscriptionId: string, resourceGroup: string, name: string, roleName: string) {
     const cluster = this.core.getCluster(subscriptionId, resourceGroup, name);
     const role = ACCESS_PROFILE_ROLES[roleName.toLowerCase()];
     if (!role) {
-      throw notFound(`Access profile '${roleName}' was not found in managed cluster '${cluster.body.name}': the role names are 'clusterAdmin' and 'clusterUser'.`);
+      throw errors.accessProfileNotFound(roleName, cluster.body.name);
     }
     const kubeconfig = await this.core.kubeconfig(cluster, role.kind);
     return {
@@ -289,10 +289,7 @@ export class ClusterLifecycle {
 
   private powerRefusal(cluster: StoredResource, verb: "stopping" | "starting") {
     const state = cluster.body.properties?.provisioningState ?? "Succeeded";
-    return badRequest(
-      "OperationNotAllowed",
-      `Managed cluster is in Provisioning State(${state}) and Power State(${powerCode(cluster)}), ${verb} cannot be performed.`,
-    );
+    return errors.powerChangeNotAllowed(state, powerCode(cluster), verb);
   }
 
   /** A long-running operation on the cluster (and, with poolState, its pools), ending Succeeded or Failed. */

@@ -3,7 +3,7 @@
 // An engine module (engine.machines): listing machines only reads the pool's stored machine set; the
 // operations that change it store it in their transaction.
 import { randomUUID } from "node:crypto";
-import { badRequest, notFound } from "../arm/errors.js";
+import { errors } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
 import type { StoredResource } from "../store/store.js";
 import type { EngineCore } from "./core.js";
@@ -22,7 +22,7 @@ export class Machines {
   /** Machines_Get. */
   get(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string, machine: string): Record<string, any> {
     const found = this.list(subscriptionId, resourceGroup, clusterName, poolName).find((m) => m.name.toLowerCase() === machine.toLowerCase());
-    if (!found) throw notFound(`Machine '${machine}' was not found in agent pool '${poolName}' of managed cluster '${clusterName}'.`);
+    if (!found) throw errors.machineNotFound(machine, poolName, clusterName);
     return found;
   }
 
@@ -40,18 +40,14 @@ export class Machines {
       const doomed = new Set(machineNames.map((n) => n.toLowerCase()));
       const known = new Set(set.instances.map((i) => machineName(scaleSet, i).toLowerCase()));
       const unknown = machineNames.filter((n) => !known.has(n.toLowerCase()));
-      if (doomed.size === 0) throw badRequest("InvalidParameter", "The request must name at least one machine in machineNames.", "machineNames");
+      if (doomed.size === 0) throw errors.noMachinesNamed();
       if (unknown.length) {
-        throw badRequest(
-          "InvalidParameter",
-          `Machine(s) ${unknown.map((n) => `'${n}'`).join(", ")} not found in agent pool '${pool.body.name}'. Use 'az aks machine list' to see the machines of the agent pool.`,
-          "machineNames",
-        );
+        throw errors.machinesNotInPool(unknown, pool.body.name);
       }
       const properties = pool.body.properties;
       const count = set.instances.length - doomed.size;
       if (properties.mode === "System" && count < 1) {
-        throw badRequest("InvalidParameter", `Deleting these machines would leave System agent pool '${pool.body.name}' with no nodes; a System pool needs at least 1 node.`, "machineNames");
+        throw errors.machinesEmptySystemPool(pool.body.name);
       }
 
       core.putMachineSet(pool, { ...set, instances: set.instances.filter((i) => !doomed.has(machineName(scaleSet, i).toLowerCase())) });

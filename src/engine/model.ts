@@ -3,7 +3,7 @@
 // a client sent into what AKS stores and serves: the client's fields round-trip unchanged, and the
 // read-only and defaulted fields Azure computes are filled in.
 import { createHash, randomUUID } from "node:crypto";
-import { badRequest } from "../arm/errors.js";
+import { errors } from "../arm/errors.js";
 import type { LeniencyPolicy } from "../arm/leniency.js";
 import type { StoredResource } from "../store/store.js";
 import { clusterUpgradeTarget, minorOf, nodeImageVersion, poolVersion, resolveKubernetesVersion } from "./versions.js";
@@ -72,10 +72,7 @@ export const isStopped = (cluster: StoredResource): boolean => powerCode(cluster
 export function assertNotStopped(cluster: StoredResource): void {
   if (!isStopped(cluster)) return;
   const [, , subscriptionId, , resourceGroup] = cluster.id.split("/");
-  throw badRequest(
-    "OperationNotAllowed",
-    `An error has occurred in subscription ${subscriptionId}, resourceGroup: ${resourceGroup} request: Managed Cluster is in stopped state, no operations except for start are allowed.`,
-  );
+  throw errors.clusterStopped(subscriptionId, resourceGroup);
 }
 
 // ---- machine sets --------------------------------------------------------------------------------
@@ -225,7 +222,7 @@ export function buildCluster(
 ): { cluster: Record<string, any>; pools: PoolInput[] } {
   const location: string = previous?.location ?? request.location;
   if (previous && request.location && normaliseLocation(request.location) !== normaliseLocation(previous.location)) {
-    throw badRequest("LocationNotAvailableForResourceType", `The location of cluster '${ctx.name}' cannot change from '${previous.location}' to '${request.location}'.`, "location");
+    throw errors.clusterLocationChange(ctx.name, previous.location, request.location);
   }
   const requested = withoutKeys(request.properties ?? {}, READ_ONLY_CLUSTER_PROPERTIES);
   const { agentPoolProfiles, ...clusterProperties } = requested;
@@ -398,19 +395,15 @@ export function buildPool(ctx: PoolContext, requested: Record<string, any>, prev
   const mode = input.mode ?? before.mode ?? ctx.defaultMode;
   const count = input.count ?? (input.enableAutoScaling ? input.minCount : undefined) ?? before.count ?? 1;
   if (mode === "System" && count < 1) {
-    throw badRequest("InvalidParameter", `The count of System agent pool '${ctx.name}' must be at least 1.`, "properties.count");
+    throw errors.systemPoolCountTooLow(ctx.name);
   }
   if (input.enableAutoScaling && (input.minCount === undefined || input.maxCount === undefined || input.minCount > input.maxCount)) {
-    throw badRequest("InvalidParameter", `Agent pool '${ctx.name}' enables autoscaling: minCount and maxCount are required and minCount may not exceed maxCount.`, "properties.minCount");
+    throw errors.autoscaleBoundsInvalid(ctx.name);
   }
   const wasStopped = before.powerState?.code === "Stopped";
   const power: string = input.powerState?.code ?? before.powerState?.code ?? "Running";
   if (power === "Stopped" && !wasStopped && mode === "System") {
-    throw badRequest(
-      "OperationNotAllowed",
-      `Agent pool '${ctx.name}' is a System pool and System pools cannot be stopped. Stop the whole cluster (az aks stop) or stop User pools only.`,
-      "properties.powerState.code",
-    );
+    throw errors.systemPoolCannotStop(ctx.name);
   }
   const osSKU = input.osSKU ?? (input.osType === "Windows" ? "Windows2022" : "Ubuntu");
   const properties: Record<string, any> = {

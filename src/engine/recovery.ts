@@ -7,7 +7,7 @@
 // separate commits that start or end an operation (an operation's end and its onSuccess; a state set
 // just before the operation is recorded). Each such resource takes the outcome of the latest
 // operation recorded on it or on one of its parents, so nothing reads "in progress" forever.
-import { ArmError } from "../arm/errors.js";
+import { errors, interruptedOperationCode } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
 import { normaliseId, SETTLED_STATES, type ResourceStore, type StoredResource } from "../store/store.js";
 import type { Clock, Logger } from "../util.js";
@@ -46,12 +46,12 @@ export async function recoverInterruptedOperations(engine: Engine, store: Resour
     try {
       if (plan === "remove") await finishRemoval(core, store, operation, resources);
       else if (plan === "reapply") await reapply(core, store, resources);
-      else error = new ArmError(500, "OperationInterrupted", `The emulator restarted while operation '${operation.action}' was running; retry the request.`);
+      else error = errors.operationInterrupted(operation.action);
     } catch (failure) {
       error = failure as Error;
     }
     const done: OperationRecord = { ...operation, status: error ? "Failed" : "Succeeded", endTime: clock.now().toISOString(), percentComplete: 100 };
-    if (error) done.error = { code: error instanceof ArmError ? error.code : "OperationInterrupted", message: error.message };
+    if (error) done.error = { code: interruptedOperationCode(error), message: error.message };
     store.transaction(() => {
       for (const resource of resources) {
         const current = store.get(resource.id);
@@ -131,7 +131,7 @@ async function settleStrandedStates(core: EngineCore, store: ResourceStore, logg
       const error =
         outcome !== "Failed"
           ? undefined
-          : new ArmError(500, operation?.error?.code ?? "OperationInterrupted", operation?.error?.message ?? `The emulator restarted while '${current.body?.name}' was ${state}; retry the request.`);
+          : errors.resourceInterrupted(operation?.error, current.body?.name, state);
       store.transaction(() => {
         store.put({ ...current, activeOperation: undefined });
         core.setState(current.id, outcome, error);

@@ -2,7 +2,7 @@
 // them, and the cascade of a group's delete through its clusters. The platform checks the shape of
 // a request; the refusals that depend on what is stored (a group being deleted, a location that
 // cannot change) are here.
-import { ArmError, resourceGroupNotFound } from "../arm/errors.js";
+import { errors } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
 import type { StoredResource } from "../store/store.js";
 import type { EngineCore } from "./core.js";
@@ -31,7 +31,7 @@ export class ResourceGroups {
   /** The group; ResourceGroupNotFound when there is none. */
   get(subscriptionId: string, resourceGroup: string): StoredResource {
     const group = this.find(subscriptionId, resourceGroup);
-    if (!group) throw resourceGroupNotFound(resourceGroup);
+    if (!group) throw errors.resourceGroupNotFound(resourceGroup);
     return group;
   }
 
@@ -45,10 +45,10 @@ export class ResourceGroups {
     return core.transaction(() => {
       const existing = this.find(subscriptionId, resourceGroup);
       if (existing?.body.properties?.provisioningState === "Deleting") {
-        throw new ArmError(409, "ResourceGroupBeingDeleted", `The resource group '${existing.body.name}' is in deprovisioning state and cannot perform this operation.`);
+        throw errors.resourceGroupBeingDeleted(existing.body.name);
       }
       if (existing && normaliseLocation(existing.body.location) !== normaliseLocation(input.location)) {
-        throw new ArmError(409, "InvalidResourceGroupLocation", `Invalid resource group location '${input.location}'. The Resource group already exists in location '${existing.body.location}'.`);
+        throw errors.resourceGroupLocationConflict(input.location, existing.body.location);
       }
       const name = existing?.body.name ?? resourceGroup;
       const id = existing?.id ?? resourceGroupId(subscriptionId, resourceGroup);

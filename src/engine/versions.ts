@@ -3,7 +3,7 @@
 // upgrade profiles and the available agent pool versions all read this one table (or the file that
 // replaces it: FLOCI_AZ_SERVICES_AKS_KUBERNETES_VERSIONS_FILE).
 import { readFileSync } from "node:fs";
-import { badRequest } from "../arm/errors.js";
+import { errors } from "../arm/errors.js";
 import type { LeniencyPolicy } from "../arm/leniency.js";
 import { ConfigError } from "../config.js";
 
@@ -14,14 +14,17 @@ export interface MinorVersion {
   isPreview?: boolean;
   /** Minors this one upgrades to. */
   upgrades: string[];
-  supportPlan: string[];
+  supportPlan: SupportPlan[];
 }
+
+/** The support plans AKS offers for a minor version (KubernetesSupportPlan). */
+export type SupportPlan = "KubernetesOfficial" | "AKSLongTermSupport";
 
 /** AKS's version skew policy: a pool may be at most this many minors below the control plane. */
 export const MAX_POOL_MINOR_SKEW = 3;
 
-const COMMUNITY_AND_LTS = ["KubernetesOfficial", "AKSLongTermSupport"];
-const LTS_ONLY = ["AKSLongTermSupport"];
+const COMMUNITY_AND_LTS: SupportPlan[] = ["KubernetesOfficial", "AKSLongTermSupport"];
+const LTS_ONLY: SupportPlan[] = ["AKSLongTermSupport"];
 
 /**
  * What AKS offers in December 2026. Sourced up to the AKS release notes of 2026-10-25 (1.37 GA and
@@ -244,11 +247,7 @@ function resolveClusterVersion(requested: string, location: string, policy: Leni
   if (minor) return { version: minor.minor === requested ? minor.patches.at(-1)! : requested };
   const lenient = lenientRelease(requested, policy, "K8sVersionNotSupported");
   if (lenient) return lenient;
-  throw badRequest(
-    "K8sVersionNotSupported",
-    `Version ${requested} is not supported in this region (${location}). Please use [az aks get-versions] command to get the supported version list in this region.`,
-    "properties.kubernetesVersion",
-  );
+  throw errors.k8sVersionNotSupported(requested, location);
 }
 
 /**
@@ -262,8 +261,6 @@ export function resolveKubernetesVersion(requested: string | undefined, location
   return resolved.version;
 }
 
-const SUPPORTED_VERSIONS_LINK = "Please see https://aka.ms/aks-supported-k8s-ver for version details.";
-
 /**
  * The control plane version a PUT asks for, checked against the upgrade paths. Naming the current
  * minor ("1.36" while on 1.36.2) keeps the current patch, as AKS does; a downgrade or a skipped
@@ -275,13 +272,8 @@ export function clusterUpgradeTarget(current: string, requested: string | undefi
   const target = resolved.version;
   if (target === current) return current;
   const allowed = allowedUpgrades(current);
-  const available = `Available upgrades: [${[...allowed].reverse().join(" ")}].`;
-  if (compareVersions(target, current) < 0) {
-    throw badRequest("OperationNotAllowed", `Downgrading Kubernetes version ${current} to ${target} is not allowed. ${available} ${SUPPORTED_VERSIONS_LINK}`, "properties.kubernetesVersion");
-  }
-  if (!mayUpgrade(current, resolved, allowed)) {
-    throw badRequest("OperationNotAllowed", `Upgrading Kubernetes version ${current} to ${target} is not allowed. ${available} ${SUPPORTED_VERSIONS_LINK}`, "properties.kubernetesVersion");
-  }
+  if (compareVersions(target, current) < 0) throw errors.kubernetesDowngrade(current, target, allowed);
+  if (!mayUpgrade(current, resolved, allowed)) throw errors.kubernetesUpgradeNotAllowed(current, target, allowed);
   noteLetOff(resolved, policy);
   return target;
 }
@@ -296,27 +288,13 @@ export function poolVersion(current: string | undefined, requested: string | und
   const resolved = resolvePoolVersion(current, requested ?? current ?? controlPlane, controlPlane, location, policy);
   const target = resolved.version;
   if (current && target !== current && !mayUpgrade(current, resolved, allowedUpgrades(current))) {
-    throw badRequest(
-      "AgentPoolUpgradeVersionNotAllowed",
-      `Upgrade agent pool version from ${current} to ${target} is not allowed, you can only upgrade one minor version at a time. Please use [az aks get-upgrades] command to get the supported upgrade paths. For more information, please check https://aka.ms/version-skew-policy`,
-      "properties.orchestratorVersion",
-    );
+    throw errors.agentPoolUpgradeNotAllowed(current, target);
   }
-  const incompatible = `Node pool version ${target} and control plane version ${controlPlane} are incompatible.`;
-  const rules = "For more information, please check https://aka.ms/aks/UpgradeVersionRules";
   if (compareVersions(target, controlPlane) > 0) {
-    const why =
-      minorNumber(target) > minorNumber(controlPlane)
-        ? `Minor version of node pool version ${minorNumber(target)} is bigger than control plane version ${minorNumber(controlPlane)}.`
-        : "Node pool version cannot be greater than control plane version.";
-    throw badRequest("NodePoolMcVersionIncompatible", `${incompatible} ${why} ${rules}`, "properties.orchestratorVersion");
+    throw errors.poolAboveControlPlane(target, controlPlane, minorNumber(target), minorNumber(controlPlane));
   }
   if (minorNumber(controlPlane) - minorNumber(target) > MAX_POOL_MINOR_SKEW) {
-    throw badRequest(
-      "NodePoolMcVersionIncompatible",
-      `${incompatible} Minor version of node pool cannot be more than ${MAX_POOL_MINOR_SKEW} versions less than control plane's version. Minor version of node pool is ${minorNumber(target)} and control plane is ${minorNumber(controlPlane)}. ${rules}`,
-      "properties.orchestratorVersion",
-    );
+    throw errors.poolTooFarBehind(target, controlPlane, MAX_POOL_MINOR_SKEW, minorNumber(target), minorNumber(controlPlane));
   }
   noteLetOff(resolved, policy);
   return target;
@@ -330,11 +308,7 @@ function resolvePoolVersion(current: string | undefined, requested: string, cont
   if (entry) return { version: [...entry.patches].reverse().find((p) => compareVersions(p, controlPlane) <= 0) ?? entry.patches.at(-1)! };
   const lenient = lenientRelease(requested, policy, "AgentPoolK8sVersionNotSupported");
   if (lenient) return lenient;
-  throw badRequest(
-    "AgentPoolK8sVersionNotSupported",
-    `Version ${requested} is not supported in this region (${location}). Please use [az aks get-versions] command to get the supported version list in this region. For more information, please check https://aka.ms/supported-version-list`,
-    "properties.orchestratorVersion",
-  );
+  throw errors.agentPoolK8sVersionNotSupported(requested, location);
 }
 
 /** Patches a new pool may run beside this control plane: not above it, within the skew policy. */

@@ -1,7 +1,7 @@
 // The caller of an ARM request, from its bearer token. With token checks off (the default) any token,
 // or none, is accepted and only read; with them on, the token must be one the emulator's issuer signed
 // for the request's base URL and the configured tenant, and still valid, or the request gets ARM's 401.
-import { ArmError, internalError } from "../arm/errors.js";
+import { errors } from "../arm/errors.js";
 import type { Principal } from "../handlers/contract.js";
 
 /** Checks a token's signature, issuer and lifetime (the emulator's issuer; injected, so jose loads on first use). */
@@ -29,13 +29,13 @@ export async function verifiedPrincipal(authorization: string | undefined, baseU
   const tenant = tenantId.toLowerCase();
   const authority = `${baseUrl}/${tenant}`;
   if (!authorization?.trim()) {
-    throw unauthenticated(authority, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.", "The authentication failed because of missing 'Authorization' header.");
+    throw errors.authorizationMissing(authority);
   }
   const token = authorization.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
   if (!token) {
-    throw unauthenticated(authority, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is provided in an invalid format.", "The authentication failed because of the invalid format of 'Authorization' header: expected 'Bearer <token>'.");
+    throw errors.authorizationMalformed(authority);
   }
-  if (!verifier) throw internalError("Token checks are on but the emulator has no token issuer.");
+  if (!verifier) throw errors.noTokenIssuer();
   const expectedIssuer = `${authority}/v2.0`;
   try {
     return principalOf(authorization, tenantId, await verifier.verify(token, [expectedIssuer]));
@@ -43,24 +43,13 @@ export async function verifiedPrincipal(authorization: string | undefined, baseU
     const { code, claim, payload } = error as { code?: string; claim?: string; payload?: Record<string, unknown> };
     if (code === "ERR_JWT_EXPIRED") {
       const expiry = typeof payload?.exp === "number" ? new Date(payload.exp * 1000).toISOString() : "unknown";
-      const message = `The access token expiry UTC time '${expiry}' is earlier than current UTC time '${new Date().toISOString()}'.`;
-      throw unauthenticated(authority, "ExpiredAuthenticationToken", message, message);
+      throw errors.tokenExpired(authority, expiry, new Date().toISOString());
     }
     if (code === "ERR_JWT_CLAIM_VALIDATION_FAILED" && claim === "iss") {
-      const message =
-        `The access token is from the wrong issuer '${String(payload?.iss)}'. It must match the tenant '${expectedIssuer}' associated with this subscription. ` +
-        `Please use the authority (URL) '${authority}' to get the token.`;
-      throw unauthenticated(authority, "InvalidAuthenticationTokenTenant", message, message);
+      throw errors.tokenWrongIssuer(authority, String(payload?.iss), expectedIssuer);
     }
     const reason = (error as Error).message || "not a token this emulator issued";
-    throw unauthenticated(authority, "InvalidAuthenticationToken", "The access token is invalid.", `The access token is invalid: ${reason}.`);
+    throw errors.tokenInvalid(authority, reason);
   }
 }
 
-/** ARM's 401: the error envelope plus the WWW-Authenticate challenge naming the authority to sign in at. */
-function unauthenticated(authority: string, code: string, message: string, description: string): ArmError {
-  const quoted = (text: string) => text.replace(/["\\\r\n]/g, "'");
-  return new ArmError(401, code, message, undefined, undefined, {
-    "WWW-Authenticate": `Bearer authorization_uri="${quoted(authority)}", error="invalid_token", error_description="${quoted(description)}"`,
-  });
-}

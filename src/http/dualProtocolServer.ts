@@ -13,6 +13,7 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import type { TLSSocket } from "node:tls";
+import { errors, type ArmError } from "../arm/errors.js";
 
 const TLS_HANDSHAKE_RECORD = 0x16;
 
@@ -161,20 +162,16 @@ interface ClientError extends Error {
 }
 
 /** The status and ARM error for what node's HTTP parser or its timeouts refused. */
-function describeClientError(error: ClientError, options: { maxHeaderSize?: number }): { status: number; code: string; message: string } {
+function describeClientError(error: ClientError, options: { maxHeaderSize?: number }): ArmError {
   switch (error.code) {
     case "HPE_HEADER_OVERFLOW":
-      return {
-        status: 431,
-        code: "RequestHeaderFieldsTooLarge",
-        message: `The request line and headers exceed the limit of ${options.maxHeaderSize ?? http.maxHeaderSize} bytes.`,
-      };
+      return errors.requestHeadersTooLarge(options.maxHeaderSize ?? http.maxHeaderSize);
     case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
-      return { status: 413, code: "RequestContentTooLarge", message: "The chunk extensions of the request body are too large." };
+      return errors.chunkExtensionsTooLarge();
     case "ERR_HTTP_REQUEST_TIMEOUT":
-      return { status: 408, code: "RequestTimeout", message: "The request was not received in time: the client sent its headers or body too slowly, or stopped sending." };
+      return errors.requestTimeout();
     default:
-      return { status: 400, code: "InvalidRequestFormat", message: `The request is not valid HTTP/1.1 (${error.code ?? "parse error"}: ${error.message}).` };
+      return errors.invalidRequestFormat(error.code, error.message);
   }
 }
 

@@ -1,7 +1,7 @@
 // Reading a request's JSON body: ARM's size limit, refused before or while it arrives, and a nesting
 // limit checked on the raw text before anything parses it.
 import type { IncomingMessage } from "node:http";
-import { ArmError, badRequest } from "../arm/errors.js";
+import { errors } from "../arm/errors.js";
 
 /** Deepest nesting of objects and arrays a request body may have; the deepest AKS body needs about 10. */
 export const MAX_JSON_DEPTH = 64;
@@ -32,13 +32,13 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
       chunks.push(chunk);
     });
     req.on("error", (error) => {
-      if (!failed) reject(badRequest("InvalidRequestContent", `The request body could not be read: ${error.message}`));
+      if (!failed) reject(errors.bodyUnreadable(error.message));
       failed = true;
     });
     // The connection went away before the body was complete (the client hung up, or the server
     // answered a request timeout on it): the handler must not run on half a body.
     req.on("close", () => {
-      if (!failed && !req.complete) reject(badRequest("InvalidRequestContent", "The connection closed before the request body was complete."));
+      if (!failed && !req.complete) reject(errors.bodyIncomplete());
       failed = true;
     });
     req.on("end", () => {
@@ -49,13 +49,13 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
       // What reads the parsed body (validation, the engine's copies, the response writer) recurses
       // once per level: refuse absurd nesting from the raw text, before anything parses it.
       if (nestingExceeds(text, MAX_JSON_DEPTH)) {
-        return reject(badRequest("InvalidRequestContent", `The request content was invalid: JSON nested deeper than ${MAX_JSON_DEPTH} levels is not accepted.`));
+        return reject(errors.bodyTooDeep(MAX_JSON_DEPTH));
       }
       try {
         resolve(JSON.parse(text));
       } catch (error) {
         reject(
-          badRequest("InvalidRequestContent", `The request content was invalid and could not be deserialized: '${(error as Error).message}'.`),
+          errors.bodyNotJson((error as Error).message),
         );
       }
     });
@@ -79,7 +79,7 @@ export function nestingExceeds(text: string, limit: number): boolean {
   return false;
 }
 
-function tooLarge(limit: number): ArmError {
+function tooLarge(limit: number) {
   // ARM's own code and wording for a body over its 4 MB limit.
-  return new ArmError(413, "RequestContentTooLarge", `The request content size exceeds the maximum size of ${limit} bytes.`);
+  return errors.bodyTooLarge(limit);
 }

@@ -1,7 +1,7 @@
 // The web endpoints (Entra ID, cloud metadata, /_emulator) as one express app, mounted from the web
 // routes of http/routes.ts in their order. Loaded on first use, with express.
 import express, { type Express, type IRouter, type NextFunction, type Request, type RequestHandler, type Response } from "express";
-import { ArmError } from "../arm/errors.js";
+import { errors } from "../arm/errors.js";
 import type { Logger } from "../util.js";
 import { errorResponse, write } from "./armAnswer.js";
 import { identityEndpoints, type IdentityRouterOptions } from "../platform/identity.js";
@@ -27,12 +27,12 @@ export function createWebApp(routes: readonly WebRoute[], endpoints: WebEndpoint
   app.disable("x-powered-by");
   mountWebRoutes(app, routes, endpoints);
   app.use((req, res) => {
-    write(res, errorResponse(new ArmError(404, "NotFound", `No resource or endpoint matches '${req.method} ${req.path}'.`)), req.method === "HEAD");
+    write(res, errorResponse(errors.noEndpointMatches(req.method, req.path)), req.method === "HEAD");
   });
   app.use((error: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) logger.error(`web endpoint failed: ${error.stack ?? error.message}`);
-    write(res, errorResponse(new ArmError(status, status === 500 ? "InternalServerError" : "InvalidRequestContent", error.message)), false);
+    write(res, errorResponse(errors.webEndpointFailed(status, error.message)), false);
   });
   return app;
 }

@@ -5,7 +5,7 @@ import type { RequestHandler } from "express";
 import { documentSources } from "../../generated/operations.js";
 import { servedVersionTable } from "../api/apiVersions.js";
 import type { SpecRegistry } from "../api/spec.js";
-import { ArmError } from "../arm/errors.js";
+import { errors } from "../arm/errors.js";
 import type { Config } from "../config.js";
 import type { Services } from "../handlers/contract.js";
 import type { Issuer } from "../platform/identity.js";
@@ -60,7 +60,7 @@ export function webEndpoints(context: WebEndpointContext): (req: IncomingMessage
       (serve) => serve(req, res),
       (error: Error) => {
         context.logger.error(`web endpoints failed to load: ${error.stack ?? error.message}`);
-        write(res, errorResponse(new ArmError(500, "InternalServerError", "The emulator's web endpoints failed to load.")), false);
+        write(res, errorResponse(errors.webEndpointsUnavailable()), false);
       },
     );
   };

@@ -4,7 +4,7 @@ import type { ArmRequest, Handler, HandlerServices } from "../handlers/contract.
 import type { RouteDef } from "../api/routeIndex.js";
 import { publishedVersions } from "../api/apiVersions.js";
 import { publishedApiVersions } from "../../generated/operations.js";
-import { ArmError, badRequest, notFound, resourceGroupNotFound } from "../arm/errors.js";
+import { errors } from "../arm/errors.js";
 import { isTerminal, locationUrl, operationStatusBody, type OperationRecord } from "../arm/lro.js";
 import { page } from "../arm/paging.js";
 import type { VersionPolicy } from "../http/armPipeline.js";
@@ -105,18 +105,14 @@ function resourceGroupView(body: Record<string, any>) {
 function putResourceGroup(req: ArmRequest, { engine }: HandlerServices) {
   const { subscriptionId, resourceGroupName } = req.params;
   if (!RESOURCE_GROUP_NAME_RE.test(resourceGroupName) || resourceGroupName.endsWith(".")) {
-    throw badRequest(
-      "InvalidResourceGroupName",
-      `Resource group name '${resourceGroupName}' is invalid: use up to 90 letters, digits, underscores, hyphens, periods and parentheses, not ending in a period.`,
-      "resourceGroupName",
-    );
+    throw errors.resourceGroupNameInvalid(resourceGroupName);
   }
   const body = req.body;
   if (!body || typeof body !== "object" || Array.isArray(body)) {
-    throw badRequest("InvalidRequestContent", "The request content was invalid: a JSON object with 'location' is required.");
+    throw errors.resourceGroupBodyInvalid();
   }
-  if (typeof body.location !== "string" || !body.location) throw badRequest("LocationRequired", "The location property is required for this definition.");
-  if (body.tags !== undefined && !isStringMap(body.tags)) throw badRequest("InvalidRequestContent", "The request content was invalid: 'tags' must be an object of strings.", "tags");
+  if (typeof body.location !== "string" || !body.location) throw errors.locationRequired();
+  if (body.tags !== undefined && !isStringMap(body.tags)) throw errors.tagsInvalid();
   const { created, group } = engine.resourceGroups.put(subscriptionId, resourceGroupName, { location: body.location, tags: body.tags, managedBy: body.managedBy });
   return { status: created ? 201 : 200, body: resourceGroupView(group.body) };
 }
@@ -135,14 +131,13 @@ function operationResult(op: OperationRecord, req: ArmRequest) {
     if (op.result) return { status: op.result.status, body: op.result.body };
     return { status: op.provider === "Microsoft.Resources" ? 200 : 204 };
   }
-  const error = new ArmError(op.error?.code === "InternalOperationError" ? 500 : 400, op.error?.code ?? "OperationFailed", op.error?.message ?? `Operation ${op.name} ${op.status.toLowerCase()}.`);
-  throw error;
+  throw errors.operationFailed(op.name, op.status, op.error);
 }
 
 function findOperation(req: ArmRequest, services: HandlerServices, provider: string): OperationRecord {
   const op = services.engine.getOperation(req.params.operationId);
   if (!op || op.provider.toLowerCase() !== provider.toLowerCase() || op.subscriptionId.toLowerCase() !== req.params.subscriptionId.toLowerCase()) {
-    throw notFound(`Operation '${req.params.operationId}' was not found.`);
+    throw errors.operationNotFound(req.params.operationId);
   }
   return op;
 }
@@ -244,10 +239,10 @@ export const platformRoutes: PlatformRoute[] = [
       engine.resourceGroups.get(subscriptionId, resourceGroupName); // a missing group answers 404 before the body is judged
       const patch = req.body ?? {};
       if (typeof patch !== "object" || Array.isArray(patch)) {
-        throw badRequest("InvalidRequestContent", "The request content was invalid: a JSON object is required.");
+        throw errors.patchBodyInvalid();
       }
       if (patch.tags !== undefined && patch.tags !== null && !isStringMap(patch.tags)) {
-        throw badRequest("InvalidRequestContent", "The request content was invalid: 'tags' must be an object of strings.", "tags");
+        throw errors.tagsInvalid();
       }
       const group = engine.resourceGroups.update(subscriptionId, resourceGroupName, { tags: patch.tags, managedBy: patch.managedBy });
       return { status: 200, body: resourceGroupView(group.body) };
@@ -257,7 +252,7 @@ export const platformRoutes: PlatformRoute[] = [
     kind: "platform", method: "DELETE", template: RG, operationId: "ResourceGroups_Delete", versions: resourceGroupVersions,
     handler: (req, { engine }) => {
       const op = engine.resourceGroups.delete(req.params.subscriptionId, req.params.resourceGroupName);
-      if (!op) throw resourceGroupNotFound(req.params.resourceGroupName);
+      if (!op) throw errors.resourceGroupNotFound(req.params.resourceGroupName);
       return { status: 202, headers: { Location: locationUrl(req.baseUrl, op, req.apiVersion), "Retry-After": "1" } };
     },
   },

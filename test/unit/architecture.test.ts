@@ -1,19 +1,13 @@
 // The layering rules of src/, checked over every import (type-only ones included): no import circle,
 // the engine a closed core, and the HTTP shell, spec layer and platform never reaching into the
 // engine or the store (they go through the handler contract and the services they are given).
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { sourceFiles } from "../support/sourceFiles.js";
 
 const SRC = resolve(__dirname, "../../src");
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return sourceFiles(path);
-    return name.endsWith(".ts") ? [path] : [];
-  });
-}
 
 /** file (relative to src/) -> the src/ files it imports (relative), from `import`, `export ... from` and `import()`. */
 function importGraph(): Map<string, string[]> {

@@ -13,7 +13,7 @@ import { createServer } from "node:net";
 import { hostname } from "node:os";
 import { Writable } from "node:stream";
 import Docker from "dockerode";
-import { ArmError } from "../../arm/errors.js";
+import { ArmError, errors } from "../../arm/errors.js";
 import type { ResourceStore } from "../../store/store.js";
 import type { Logger } from "../../util.js";
 import type { ClusterBackend, ClusterHealth, ClusterRef, CommandOutput, CredentialKind, KnownCluster, PoolRef } from "../backend.js";
@@ -175,12 +175,7 @@ export class K3sBackend implements ClusterBackend {
     if (this.available) return;
     // Look again in the background, so a request after Docker came back is taken.
     if (Date.now() - this.lastPing > 1000) void this.ping();
-    throw new ArmError(
-      400,
-      "RealModeUnavailable",
-      `Real mode (k3s clusters through Docker) is not available: the Docker engine does not answer (${this.unavailableReason}). ` +
-        "Start Docker or point DOCKER_HOST at a Docker engine, then retry; or set FLOCI_AZ_SERVICES_AKS_MOCKED=true to run with mocked clusters.",
-    );
+    throw errors.realModeUnavailable(this.unavailableReason);
   }
 
   // ---- the port --------------------------------------------------------------------------------------
@@ -338,7 +333,7 @@ export class K3sBackend implements ClusterBackend {
         yaml = await this.readK3sYaml(record.instanceId);
       }
       if (!yaml) {
-        throw new ArmError(409, "ClusterNotReady", `Managed cluster '${cluster.name}' has no credentials yet: its API server (container ${serverName(record.instanceId)}) has not written them. Retry once the cluster reads Succeeded.`);
+        throw errors.credentialsNotReady(cluster.name, serverName(record.instanceId));
       }
       const credentials = parseK3sKubeconfig(yaml);
       return buildKubeconfig({
@@ -485,9 +480,9 @@ export class K3sBackend implements ClusterBackend {
       if (error instanceof ArmError) throw error;
       if (engineDown(error)) {
         this.markUnavailable(dockerMessage(error));
-        throw new ArmError(500, "RealModeUnavailable", `The Docker engine stopped answering while working on managed cluster '${cluster.name}' (${what}): ${dockerMessage(error)}.`);
+        throw errors.dockerStopped(cluster.name, what, dockerMessage(error));
       }
-      throw new ArmError(500, "DockerOperationFailed", `Docker refused work on managed cluster '${cluster.name}' (${what}): ${dockerMessage(error)}`);
+      throw errors.dockerOperationFailed(cluster.name, what, dockerMessage(error));
     }
   }
 
@@ -526,7 +521,7 @@ export class K3sBackend implements ClusterBackend {
 
   private requireRecord(cluster: ClusterRef): InstanceRecord {
     const record = this.record(cluster.id);
-    if (!record) throw new ArmError(409, "ClusterNotReady", `Managed cluster '${cluster.name}' has no containers yet; wait for its creation to finish.`);
+    if (!record) throw errors.containersNotCreated(cluster.name);
     return record;
   }
 
@@ -569,11 +564,7 @@ export class K3sBackend implements ClusterBackend {
     for (let port = base; port <= max; port++) {
       if (!taken.has(port) && (await portIsFree(port))) return port;
     }
-    throw new ArmError(
-      409,
-      "ApiServerPortsExhausted",
-      `No host port is free for another API server: every port from ${base} to ${max} is taken. Delete a cluster, or widen FLOCI_AZ_SERVICES_AKS_API_SERVER_BASE_PORT..FLOCI_AZ_SERVICES_AKS_API_SERVER_MAX_PORT.`,
-    );
+    throw errors.apiServerPortsExhausted(base, max);
   }
 
   private async reassignPort(record: InstanceRecord): Promise<InstanceRecord> {
@@ -639,13 +630,7 @@ export class K3sBackend implements ClusterBackend {
       });
     } catch (error) {
       if (engineDown(error)) throw error;
-      throw new ArmError(
-        400,
-        "ImagePullFailed",
-        `The image '${image}' is not present on the Docker host and could not be pulled: ${dockerMessage(error)}. ` +
-          `Pull or build it there (docker pull ${image}), or set FLOCI_AZ_SERVICES_AKS_DEFAULT_IMAGE to an image the Docker host has ` +
-          "(a repository gets the tag v{kubernetesVersion}-k3s1; repository:tag is used for every version).",
-      );
+      throw errors.imagePullFailed(image, dockerMessage(error));
     }
     this.logger.info(`k3s: pulled ${image}`);
   }
@@ -896,11 +881,7 @@ export class K3sBackend implements ClusterBackend {
     for (;;) {
       const state = await this.docker.getContainer(serverName(record.instanceId)).inspect().then((i) => i.State, () => undefined);
       if (state && !state.Running && state.Status !== "created") {
-        throw new ArmError(
-          500,
-          "ApiServerExited",
-          `The API server of managed cluster '${cluster.name}' (container ${serverName(record.instanceId)}) exited with code ${state.ExitCode}${state.Error ? ` (${state.Error})` : ""}. ${await this.logTail(serverName(record.instanceId))}`,
-        );
+        throw errors.apiServerExited(cluster.name, serverName(record.instanceId), state.ExitCode, state.Error, await this.logTail(serverName(record.instanceId)));
       }
       try {
         const conn = await this.connection(record);
@@ -912,12 +893,7 @@ export class K3sBackend implements ClusterBackend {
       }
       await this.haltIfClosed();
       if (Date.now() > deadline) {
-        throw new ArmError(
-          500,
-          "ApiServerNotReady",
-          `The API server of managed cluster '${cluster.name}' (container ${serverName(record.instanceId)}, https://127.0.0.1:${record.hostPort}) was not ready within ${this.options.readyTimeoutSeconds} s: ${problem}. ` +
-            `Raise FLOCI_AZ_SERVICES_AKS_READY_TIMEOUT_SECONDS if it is only slow. ${await this.logTail(serverName(record.instanceId))}`,
-        );
+        throw errors.apiServerNotReady(cluster.name, serverName(record.instanceId), record.hostPort, this.options.readyTimeoutSeconds, problem, await this.logTail(serverName(record.instanceId)));
       }
       await sleep(POLL_MS);
     }
@@ -943,13 +919,9 @@ export class K3sBackend implements ClusterBackend {
       const exited = (await this.containers(record.instanceId)).filter((c) => c.Labels[LABELS.role] === "agent" && expected.includes(c.Labels[LABELS.node]) && c.State === "exited");
       if (exited.length || Date.now() > deadline) {
         const tail = exited.length ? await this.logTail(exited[0].Names[0]?.replace(/^\//, "") ?? exited[0].Id) : "";
-        throw new ArmError(
-          500,
-          "NodesNotReady",
-          exited.length
-            ? `Node container(s) of managed cluster '${cluster.name}' exited: ${exited.map((c) => `${c.Labels[LABELS.node]} (${c.Status})`).join(", ")}. ${tail}`
-            : `Nodes of managed cluster '${cluster.name}' were not Ready within ${this.options.readyTimeoutSeconds} s: ${waiting.join(", ")}. Raise FLOCI_AZ_SERVICES_AKS_READY_TIMEOUT_SECONDS if they are only slow.`,
-        );
+        throw exited.length
+          ? errors.nodesExited(cluster.name, exited.map((c) => `${c.Labels[LABELS.node]} (${c.Status})`), tail)
+          : errors.nodesNotReady(cluster.name, this.options.readyTimeoutSeconds, waiting);
       }
       await sleep(POLL_MS);
     }
