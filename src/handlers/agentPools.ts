@@ -1,7 +1,6 @@
 // Agent pools: List, Get, CreateOrUpdate, Delete. The same records the cluster shows as agentPoolProfiles.
-import { lroHeaders } from "../arm/lro.js";
 import { page } from "../arm/paging.js";
-import type { Handler } from "./contract.js";
+import type { OperationHandlers } from "./contract.js";
 
 export const agentPoolHandlers = {
   AgentPools_List: (req, { engine }) => {
@@ -20,13 +19,13 @@ export const agentPoolHandlers = {
     const existing = engine.findPool(subscriptionId, resourceGroupName, resourceName, agentPoolName);
     const body = existing && req.document ? req.document.carryForward(req.operationId, req.body, existing.body) : req.body;
     const { created, pool, operation } = engine.putPool(subscriptionId, resourceGroupName, resourceName, agentPoolName, body as Record<string, any>, req, req.headers);
-    return { status: created ? 201 : 200, headers: lroHeaders(req.baseUrl, operation, req.apiVersion), body: pool.body };
+    return { status: created ? 201 : 200, longRunning: operation, body: pool.body };
   },
 
   AgentPools_Delete: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName, agentPoolName } = req.params;
     const operation = engine.deletePool(subscriptionId, resourceGroupName, resourceName, agentPoolName, req.headers);
     if (!operation) return { status: 204 };
-    return { status: 202, headers: lroHeaders(req.baseUrl, operation, req.apiVersion, { asyncOperation: true, location: true }) };
+    return { status: 202, longRunning: operation };
   },
-} satisfies Record<string, Handler>;
+} satisfies Partial<OperationHandlers>;

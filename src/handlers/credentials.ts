@@ -1,12 +1,17 @@
 // Cluster credentials: {kubeconfigs: [{name, value: base64 kubeconfig}]}, named as Terraform reads them.
 // The engine decides whether the cluster hands any out (a stopped one does not) and of which
 // certificate generation (a rotation issues new ones).
-import type { Handler } from "./contract.js";
+import type { Handler, OperationHandlers } from "./contract.js";
 import type { CredentialKind } from "../engine/backend.js";
 import { kubeconfigNames } from "../engine/kubeconfig.js";
 
+type CredentialOperation =
+  | "ManagedClusters_ListClusterAdminCredentials"
+  | "ManagedClusters_ListClusterUserCredentials"
+  | "ManagedClusters_ListClusterMonitoringUserCredentials";
+
 const credentialHandler =
-  (kind: CredentialKind): Handler =>
+  (kind: CredentialKind): Handler<CredentialOperation> =>
   async (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName } = req.params;
     const kubeconfig = await engine.credentials(subscriptionId, resourceGroupName, resourceName, kind);
@@ -17,4 +22,4 @@ export const credentialHandlers = {
   ManagedClusters_ListClusterAdminCredentials: credentialHandler("admin"),
   ManagedClusters_ListClusterUserCredentials: credentialHandler("user"),
   ManagedClusters_ListClusterMonitoringUserCredentials: credentialHandler("monitoring"),
-} satisfies Record<string, Handler>;
+} satisfies Partial<OperationHandlers>;

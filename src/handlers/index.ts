@@ -1,6 +1,6 @@
 // Every operation of every served spec version has a handler here: the generated Handlers type makes
 // the compiler refuse this object if one is missing, so a new spec version cannot ship half-served.
-import type { Handler } from "./contract.js";
+import type { OperationHandlers } from "./contract.js";
 import type { Handlers } from "../../generated/operations.js";
 import { agentPoolHandlers } from "./agentPools.js";
 import { catalogueHandlers } from "./readOnlyCatalogues.js";
@@ -10,7 +10,7 @@ import { managedClusterHandlers } from "./managedClusters.js";
 import { subresourceHandlers } from "./subresources/index.js";
 import { upgradeHandlers } from "./upgrades.js";
 
-export const aksHandlers: Handlers<Handler> = {
+export const aksHandlers: Handlers<OperationHandlers> = {
   ...managedClusterHandlers,
   ...agentPoolHandlers,
   ...credentialHandlers,

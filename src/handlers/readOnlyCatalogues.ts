@@ -1,8 +1,8 @@
 // Read-only catalogues: the operations list, mesh revision and upgrade profiles, outbound network
 // dependency endpoints, and the OS options older api-versions serve.
-import { notFound } from "../arm/errors.js";
+import { errors } from "../arm/errors.js";
 import { page } from "../arm/paging.js";
-import type { Handler } from "./contract.js";
+import type { OperationHandlers } from "./contract.js";
 import { clusterMeshProfile, isMeshMode, meshRevisionProfile, osOptionsProfile, outboundEndpoints, providerOperations } from "../engine/catalogues.js";
 
 export const catalogueHandlers = {
@@ -17,7 +17,7 @@ export const catalogueHandlers = {
   ManagedClusters_GetMeshRevisionProfile: (req) => {
     const { subscriptionId, location, mode } = req.params;
     if (!isMeshMode(mode)) {
-      throw notFound(`Mesh revision profile for mode '${mode}' was not found in location '${location}'. The supported modes are 'istio'.`);
+      throw errors.meshRevisionProfileNotFound(mode, location);
     }
     return { status: 200, body: meshRevisionProfile(subscriptionId, location, mode) };
   },
@@ -34,14 +34,12 @@ export const catalogueHandlers = {
     const { subscriptionId, resourceGroupName, resourceName, mode } = req.params;
     const cluster = engine.getCluster(subscriptionId, resourceGroupName, resourceName);
     if (!isMeshMode(mode)) {
-      throw notFound(`Mesh upgrade profile for mode '${mode}' was not found in managed cluster '${cluster.body.name}'. The supported modes are 'istio'.`);
+      throw errors.meshUpgradeProfileNotFound(mode, cluster.body.name);
     }
     const profile = clusterMeshProfile(cluster);
     if (!profile) {
       const current = cluster.body.properties?.serviceMeshProfile?.mode ?? "Disabled";
-      throw notFound(
-        `Mesh upgrade profile for mode '${mode}' was not found in managed cluster '${cluster.body.name}': its service mesh is not Istio (serviceMeshProfile.mode is '${current}').`,
-      );
+      throw errors.meshNotIstio(mode, cluster.body.name, current);
     }
     return { status: 200, body: profile };
   },
@@ -54,4 +52,4 @@ export const catalogueHandlers = {
     const isPrivate = cluster.body.properties?.apiServerAccessProfile?.enablePrivateCluster === true;
     return { status: 200, body: page(req, outboundEndpoints(cluster.body.location, isPrivate), (e) => e) };
   },
-} satisfies Record<string, Handler>;
+} satisfies Partial<OperationHandlers>;

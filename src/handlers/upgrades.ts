@@ -1,8 +1,7 @@
 // Versions and upgrades: ListKubernetesVersions, upgrade profiles, available agent pool versions,
 // UpgradeNodeImageVersion, Machines, DeleteMachines. Everything version-related reads the one
 // catalogue in engine/versions.ts, so the list, the profiles and what a PUT accepts agree.
-import type { Handler } from "./contract.js";
-import { lroHeaders } from "../arm/lro.js";
+import type { OperationHandlers } from "./contract.js";
 import { page } from "../arm/paging.js";
 import {
   agentPoolVersions,
@@ -102,13 +101,13 @@ export const upgradeHandlers = {
   AgentPools_UpgradeNodeImageVersion: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName, agentPoolName } = req.params;
     const { pool, operation } = engine.machines.upgradeNodeImageVersion(subscriptionId, resourceGroupName, resourceName, agentPoolName);
-    return { status: 202, headers: lroHeaders(req.baseUrl, operation, req.apiVersion, { asyncOperation: true, location: true }), body: pool.body };
+    return { status: 202, longRunning: operation, body: pool.body };
   },
 
   AgentPools_DeleteMachines: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName, agentPoolName } = req.params;
     const operation = engine.machines.delete(subscriptionId, resourceGroupName, resourceName, agentPoolName, req.body?.machineNames ?? []);
-    return { status: 202, headers: lroHeaders(req.baseUrl, operation, req.apiVersion, { asyncOperation: true, location: true }) };
+    return { status: 202, longRunning: operation };
   },
 
   Machines_List: (req, { engine }) => {
@@ -120,4 +119,4 @@ export const upgradeHandlers = {
     const { subscriptionId, resourceGroupName, resourceName, agentPoolName, machineName } = req.params;
     return { status: 200, body: engine.machines.get(subscriptionId, resourceGroupName, resourceName, agentPoolName, machineName) };
   },
-} satisfies Record<string, Handler>;
+} satisfies Partial<OperationHandlers>;

@@ -5,8 +5,9 @@
 // Requests no ARM route matches go to the fallback (the web endpoints of http/routes.ts).
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ArmError, badRequest, internalError } from "../arm/errors.js";
+import { ArmError, errors } from "../arm/errors.js";
 import { requestValidationError } from "../arm/requestErrors.js";
+import { longRunningHeaders } from "../arm/lro.js";
 import type { ArmRequest, ArmResponse, Handler, Principal, Services } from "../handlers/contract.js";
 import type { CompiledRoute, RouteIndex } from "../api/routeIndex.js";
 import type { SpecRegistry, SpecVersion, ValidationIssue } from "../api/spec.js";
@@ -178,12 +179,12 @@ function answerWithError(ctx: RequestContext, p: Pipeline, error: unknown): void
   if (!(error instanceof ArmError)) {
     p.logger.error(`${ctx.route?.operationId ?? `${ctx.req.method} ${ctx.path}`} failed: ${(error as Error).stack ?? error}`);
   }
-  ctx.response = errorResponse(error instanceof ArmError ? error : internalError());
+  ctx.response = errorResponse(error instanceof ArmError ? error : errors.internalError());
 }
 
 function unhandled(ctx: RequestContext, p: Pipeline, error: unknown): void {
   p.logger.error(`unhandled ${ctx.req.method} ${ctx.path}: ${(error as Error).stack ?? error}`);
-  if (!ctx.res.headersSent) writeError(ctx.res, internalError());
+  if (!ctx.res.headersSent) writeError(ctx.res, errors.internalError());
   else ctx.res.destroy();
 }
 
@@ -220,7 +221,7 @@ export function parseUri(ctx: RequestContext): void {
   try {
     ctx.segments = decodePathSegments(ctx.path);
   } catch {
-    throw badRequest("InvalidRequestUri", `The request URI '${ctx.path}' is not valid.`);
+    throw errors.invalidRequestUri(ctx.path);
   }
   ctx.query = parseQuery(ctx.rawQuery);
 }
@@ -238,9 +239,7 @@ export function findRoute(ctx: RequestContext, p: Pipeline): StageResult {
   }
   if (lookup.kind === "methodNotAllowed") {
     // RFC 9110: a 405 names the methods the resource does support in Allow.
-    throw new ArmError(405, "MethodNotAllowed", `The HTTP method '${req.method}' is not supported at '${ctx.path}'. Supported: ${lookup.allowed.join(", ")}.`, undefined, undefined, {
-      Allow: lookup.allowed.join(", "),
-    });
+    throw errors.methodNotAllowed(req.method, ctx.path, lookup.allowed);
   }
   const { ids } = ctx;
   res.setHeader("x-ms-request-id", ids.requestId);
@@ -275,7 +274,7 @@ export function checkSubscription(ctx: RequestContext, p: Pipeline): void {
     return;
   }
   if (!ctx.leniency.lenient) {
-    throw badRequest("InvalidSubscriptionId", `The provided subscription identifier '${subscriptionId}' is malformed or invalid.`);
+    throw errors.invalidSubscriptionId(subscriptionId);
   }
   ctx.leniency.note("subscription-id", `'${subscriptionId}' is not a GUID; accepted (strict mode refuses it with InvalidSubscriptionId)`);
 }
@@ -328,14 +327,22 @@ export function handle(ctx: RequestContext, p: Pipeline): StageResult {
     principal: ctx.principal!,
   };
   const handler = p.handlers[route.operationId];
-  if (!handler) throw new ArmError(501, "NotImplemented", `The operation '${route.operationId}' is not implemented by the emulator.`);
+  if (!handler) throw errors.notImplemented(route.operationId);
   const response = handler(armRequest, p.services);
   if (isPromise(response)) {
     return response.then((settled) => {
-      ctx.response = settled;
+      ctx.response = withOperationHeaders(ctx, settled);
     });
   }
-  ctx.response = response;
+  ctx.response = withOperationHeaders(ctx, response);
+}
+
+/** A long-running answer gets the headers its operation's generated metadata gives it (arm/lro.ts). */
+function withOperationHeaders(ctx: RequestContext, response: ArmResponse): ArmResponse {
+  const running = response.longRunning;
+  if (!running) return response;
+  const headers = longRunningHeaders(ctx.route!.operationId, response.status, running, ctx.baseUrl, ctx.apiVersion);
+  return { status: response.status, headers: { ...headers, ...response.headers }, body: response.body };
 }
 
 /** The engine's model is the newest superset: the answer holds what the request's version defines. */
@@ -358,7 +365,7 @@ export function validateResponse(ctx: RequestContext, p: Pipeline): void {
   const summary = issues.slice(0, 5).map((i) => `${i.location} ${i.message}`).join("; ");
   p.logger.warn(`response of ${operationId} (${ctx.apiVersion}, ${response.status}) breaks the spec: ${summary}`);
   if (p.config.responseValidation !== "strict") return;
-  ctx.response = errorResponse(new ArmError(500, "InvalidResponse", `The emulator's response to ${operationId} breaks the spec: ${summary}`));
+  ctx.response = errorResponse(errors.invalidResponse(operationId, summary));
 }
 
 /** The emulator's own headers: the document that served the request, and what it was let off (logged once per kind). */
@@ -388,18 +395,14 @@ export function writeAnswer(ctx: RequestContext): void {
 function servedVersion(p: Pipeline, route: CompiledRoute, apiVersion: string, params: Record<string, string>, leniency: LeniencyPolicy): ServedVersion {
   const { config, spec } = p;
   if (!config.aksEnabled) {
-    throw badRequest("NoRegisteredProviderFound", "The Microsoft.ContainerService provider is disabled in this emulator (FLOCI_AZ_SERVICES_AKS_ENABLED=false).");
+    throw errors.providerDisabled();
   }
-  if (!apiVersion) throw missingApiVersion();
+  if (!apiVersion) throw errors.missingApiVersion();
   const served = servingDocument(apiVersion);
   const refuse = () => {
     const supported = publishedVersions.filter((v) => spec.hasOperation(servingDocument(v)!.document, route.operationId));
     const location = params.location ?? config.defaultLocation;
-    return badRequest(
-      "NoRegisteredProviderFound",
-      `No registered resource provider found for location '${location}' and API version '${apiVersion}' for type '${route.resourceType}'. ` +
-        `The supported api-versions are '${supported.join(", ")}'. The supported locations are '${config.defaultLocation}'.`,
-    );
+    return errors.noRegisteredProvider(location, apiVersion, route.resourceType, supported, config.defaultLocation);
   };
   if (!served || (served.standing === "unpublished" && !leniency.lenient)) throw refuse();
   if (!spec.hasOperation(served.document, route.operationId)) throw refuse();
@@ -411,21 +414,12 @@ function servedVersion(p: Pipeline, route: CompiledRoute, apiVersion: string, pa
 
 function checkPlatformVersion(policy: VersionPolicy, apiVersion: string): void {
   if (policy === "none") return;
-  if (!apiVersion) throw missingApiVersion();
+  if (!apiVersion) throw errors.missingApiVersion();
   if (policy === "any") {
-    if (!API_VERSION_RE.test(apiVersion)) throw invalidApiVersion(apiVersion, undefined);
+    if (!API_VERSION_RE.test(apiVersion)) throw errors.invalidApiVersion(apiVersion, undefined);
     return;
   }
-  if (!policy.accepted.includes(apiVersion)) throw invalidApiVersion(apiVersion, policy.accepted);
-}
-
-function missingApiVersion(): ArmError {
-  return badRequest("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
-}
-
-function invalidApiVersion(apiVersion: string, accepted: readonly string[] | undefined): ArmError {
-  const supported = accepted ? ` The supported versions are '${accepted.join(",")}'.` : "";
-  return badRequest("InvalidApiVersionParameter", `The api-version '${apiVersion}' is invalid.${supported}`);
+  if (!policy.accepted.includes(apiVersion)) throw errors.invalidApiVersion(apiVersion, policy.accepted);
 }
 
 /** Splits a request path into its URL-decoded segments (decodeURIComponent throws on a malformed escape). */

@@ -2,8 +2,8 @@
 // PUT (final state at the Location URL) and DELETE, Get, List. The identity's client, object and tenant
 // ids and the binding's OIDC issuer are derived stably from the identity, as Azure reports them.
 import { randomUUID } from "node:crypto";
-import { badRequest, notFound } from "../../arm/errors.js";
-import type { Handler } from "../contract.js";
+import { errors } from "../../arm/errors.js";
+import type { OperationHandlers } from "../contract.js";
 import { stableGuid } from "../../engine/model.js";
 import type { ChildKind } from "../../engine/subresources.js";
 import { childHandlers } from "./crud.js";
@@ -12,18 +12,18 @@ export const identityBinding: ChildKind = {
   type: "Microsoft.ContainerService/managedClusters/identityBindings",
   parent: "cluster",
   label: "IdentityBinding",
-  notFound: (name, cluster) => notFound(`Identity binding '${name}' was not found in managed cluster '${cluster.body.name}'.`),
+  notFound: (name, cluster) => errors.identityBindingNotFound(name, cluster.body.name),
   build: ({ name, request, previous, tenantId }) => {
     // The spec makes `properties` optional (only managedIdentity inside it is required), so a body
     // without it is well-formed: the RP refuses it, it must not crash the handler (found by fuzzing).
     const resourceId: string | undefined = request.properties?.managedIdentity?.resourceId;
     if (!resourceId) {
-      throw badRequest("InvalidParameter", `The managed identity of identity binding '${name}' is required.`, "properties.managedIdentity.resourceId");
+      throw errors.identityBindingIdentityRequired(name);
     }
     const before = previous?.properties.managedIdentity.resourceId as string | undefined;
     // managedIdentity is read/create only in the spec
     if (before && before.toLowerCase() !== resourceId.toLowerCase()) {
-      throw badRequest("InvalidParameter", `The managed identity of identity binding '${name}' cannot change from '${before}' to '${resourceId}'.`, "properties.managedIdentity.resourceId");
+      throw errors.identityBindingIdentityChange(name, before, resourceId);
     }
     // The same ids the emulator gives this identity wherever it appears (a cluster's userAssignedIdentities).
     const clientId = stableGuid(resourceId, "client");
@@ -37,11 +37,11 @@ export const identityBinding: ChildKind = {
   },
 };
 
-const crud = childHandlers(identityBinding, "identityBindingName", "async-location");
+const crud = childHandlers(identityBinding, "identityBindingName");
 
 export const identityBindingHandlers = {
   IdentityBindings_Get: crud.get,
   IdentityBindings_ListByManagedCluster: crud.list,
   IdentityBindings_CreateOrUpdate: crud.put,
   IdentityBindings_Delete: crud.delete,
-} satisfies Record<string, Handler>;
+} satisfies Partial<OperationHandlers>;

@@ -1,5 +1,5 @@
 // Sub-resources: maintenance configurations, snapshots, trusted access, identity bindings, managed namespaces, private endpoints and link resources.
-import type { Handler } from "../contract.js";
+import type { OperationHandlers } from "../contract.js";
 import { identityBindingHandlers } from "./identityBindings.js";
 import { maintenanceConfigurationHandlers } from "./maintenanceConfigurations.js";
 import { managedNamespaceHandlers } from "./managedNamespaces.js";
@@ -14,4 +14,4 @@ export const subresourceHandlers = {
   ...identityBindingHandlers,
   ...managedNamespaceHandlers,
   ...privateLinkHandlers,
-} satisfies Record<string, Handler>;
+} satisfies Partial<OperationHandlers>;

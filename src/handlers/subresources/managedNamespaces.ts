@@ -3,8 +3,8 @@
 // scoped to the namespace.
 import { randomUUID } from "node:crypto";
 import { parse, stringify } from "yaml";
-import { notFound } from "../../arm/errors.js";
-import type { Handler } from "../contract.js";
+import { errors } from "../../arm/errors.js";
+import type { OperationHandlers } from "../contract.js";
 import { kubeconfigNames } from "../../engine/kubeconfig.js";
 import type { ChildKind } from "../../engine/subresources.js";
 import { childHandlers } from "./crud.js";
@@ -13,7 +13,7 @@ export const managedNamespace: ChildKind = {
   type: "Microsoft.ContainerService/managedClusters/managedNamespaces",
   parent: "cluster",
   label: "ManagedNamespace",
-  notFound: (name, cluster) => notFound(`Managed namespace '${name}' was not found in managed cluster '${cluster.body.name}'.`),
+  notFound: (name, cluster) => errors.managedNamespaceNotFound(name, cluster.body.name),
   build: ({ parent, request, previous }) => {
     const { provisioningState, portalFqdn, ...requested } = request.properties ?? {};
     return {
@@ -32,7 +32,7 @@ export const managedNamespace: ChildKind = {
   },
 };
 
-const crud = childHandlers(managedNamespace, "managedNamespaceName", "async");
+const crud = childHandlers(managedNamespace, "managedNamespaceName");
 
 export const managedNamespaceHandlers = {
   ManagedNamespaces_Get: crud.get,
@@ -52,4 +52,4 @@ export const managedNamespaceHandlers = {
     const value = Buffer.from(stringify(kubeconfig)).toString("base64");
     return { status: 200, body: { kubeconfigs: [{ name: kubeconfigNames.user, value }] } };
   },
-} satisfies Record<string, Handler>;
+} satisfies Partial<OperationHandlers>;

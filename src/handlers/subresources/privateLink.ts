@@ -3,9 +3,8 @@
 // answers. Private endpoint connections are made by Microsoft.Network when someone creates a private
 // endpoint to that resource, never through this API: a cluster starts with none, Update (PUT) only
 // changes the state of an existing one (404 otherwise), Delete removes one.
-import { badRequest, notFound } from "../../arm/errors.js";
-import { lroHeaders } from "../../arm/lro.js";
-import type { Handler, HandlerServices } from "../contract.js";
+import { errors } from "../../arm/errors.js";
+import type { HandlerServices, OperationHandlers } from "../contract.js";
 import { stableGuid, type ResourceRecord } from "../../engine/model.js";
 import type { ChildKind } from "../../engine/subresources.js";
 import { childHandlers } from "./crud.js";
@@ -16,7 +15,7 @@ export const privateEndpointConnection: ChildKind = {
   type: "Microsoft.ContainerService/managedClusters/privateEndpointConnections",
   parent: "cluster",
   label: "PrivateEndpointConnection",
-  notFound: (name, cluster) => notFound(`Private endpoint connection '${name}' was not found in managed cluster '${cluster.body.name}'.`),
+  notFound: (name, cluster) => errors.privateEndpointConnectionNotFound(name, cluster.body.name),
   build: ({ request }) => ({
     // served with the type Microsoft's examples show
     type: "Microsoft.Network/privateLinkServices/privateEndpointConnections",
@@ -44,13 +43,13 @@ function managementLinkResource(cluster: ResourceRecord) {
  * is created: AKS then lists a connection for it. Not reachable through the AKS API (by design).
  */
 export function recordPrivateEndpointConnection({ engine }: HandlerServices, cluster: ResourceRecord, privateEndpointId: string, status = "Approved"): ResourceRecord {
-  if (!isPrivate(cluster)) throw badRequest("InvalidParameter", `Managed cluster '${cluster.body.name}' is not a private cluster: it has no private link resource.`);
+  if (!isPrivate(cluster)) throw errors.clusterNotPrivate(cluster.body.name);
   const name = `${privateEndpointId.split("/").at(-1)}.${stableGuid(privateEndpointId, "connection")}`;
   const request = { properties: { privateEndpoint: { id: privateEndpointId }, privateLinkServiceConnectionState: { status, description: "Auto-approved" } } };
   return engine.children.put(cluster, privateEndpointConnection, name, request, { principal: { id: "Microsoft.Network", type: "Application" } }).resource;
 }
 
-const crud = childHandlers(privateEndpointConnection, "privateEndpointConnectionName", "async");
+const crud = childHandlers(privateEndpointConnection, "privateEndpointConnectionName");
 
 export const privateLinkHandlers = {
   PrivateEndpointConnections_Get: crud.get,
@@ -67,7 +66,7 @@ export const privateLinkHandlers = {
     // refused, after the 404 of a missing connection, rather than crashing (found by fuzzing).
     const state = req.body.properties?.privateLinkServiceConnectionState;
     const updated = children.update(cluster, privateEndpointConnection, req.params.privateEndpointConnectionName, req, (body) => {
-      if (!state) throw badRequest("InvalidParameter", "The private link service connection state is required.", "properties.privateLinkServiceConnectionState");
+      if (!state) throw errors.connectionStateRequired();
       return { ...body, properties: { ...body.properties, privateLinkServiceConnectionState: state } };
     });
     return { status: 200, body: updated.body };
@@ -79,7 +78,7 @@ export const privateLinkHandlers = {
     const cluster = children.parentOf(privateEndpointConnection, req.params);
     const operation = children.deleteLongRunning(cluster, privateEndpointConnection, req.params.privateEndpointConnectionName);
     if (!operation) return { status: 204 };
-    return { status: 200, headers: lroHeaders(req.baseUrl, operation, req.apiVersion) };
+    return { status: 200, longRunning: operation };
   },
 
   PrivateLinkResources_List: (req, { engine }) => {
@@ -90,10 +89,10 @@ export const privateLinkHandlers = {
   ResolvePrivateLinkServiceId_POST: (req, { engine }) => {
     const cluster = engine.children.parentOf(privateEndpointConnection, req.params);
     const name: string | undefined = req.body?.name;
-    if (!name) throw badRequest("InvalidParameter", "The name of the private link resource to resolve is required.", "name");
+    if (!name) throw errors.privateLinkNameRequired();
     if (!isPrivate(cluster) || name.toLowerCase() !== MANAGEMENT) {
-      throw notFound(`Private link resource '${name}' was not found in managed cluster '${cluster.body.name}'${isPrivate(cluster) ? "" : ", which is not a private cluster"}.`);
+      throw errors.privateLinkResourceNotFound(name, cluster.body.name, isPrivate(cluster));
     }
     return { status: 200, body: managementLinkResource(cluster) };
   },
-} satisfies Record<string, Handler>;
+} satisfies Partial<OperationHandlers>;

@@ -3,9 +3,9 @@
 // names its source resource and roles qualified by that resource's type, e.g.
 // "Microsoft.MachineLearningServices/workspaces/mlworkload"; roles the catalogue does not list for the
 // source's type are refused.
-import { badRequest, notFound } from "../../arm/errors.js";
+import { errors } from "../../arm/errors.js";
 import { page } from "../../arm/paging.js";
-import type { Handler } from "../contract.js";
+import type { OperationHandlers } from "../contract.js";
 import type { ChildKind } from "../../engine/subresources.js";
 import { childHandlers } from "./crud.js";
 
@@ -54,24 +54,21 @@ export const trustedAccessRoleBinding: ChildKind = {
   label: "TrustedAccessRoleBinding",
   // the spec's provisioning states have no Creating
   states: { create: "Updating", update: "Updating" },
-  notFound: (name, cluster) => notFound(`Trusted access role binding '${name}' was not found in managed cluster '${cluster.body.name}'.`),
+  notFound: (name, cluster) => errors.trustedAccessRoleBindingNotFound(name, cluster.body.name),
   build: ({ request }) => {
     const { sourceResourceId, roles } = request.properties as { sourceResourceId: string; roles: string[] };
     const sourceType = resourceTypeOf(sourceResourceId);
-    if (!sourceType) throw badRequest("InvalidParameter", `'${sourceResourceId}' is not an Azure resource id.`, "properties.sourceResourceId");
+    if (!sourceType) throw errors.trustedAccessSourceInvalid(sourceResourceId);
     const offered = TRUSTED_ACCESS_ROLES.filter((r) => r.sourceResourceType.toLowerCase() === sourceType.toLowerCase()).map((r) => `${r.sourceResourceType}/${r.name}`);
-    if (roles.length === 0) throw badRequest("InvalidParameter", "A trusted access role binding needs at least one role in properties.roles.", "properties.roles");
+    if (roles.length === 0) throw errors.trustedAccessNoRoles();
     for (const role of roles) {
-      if (!offered.some((o) => o.toLowerCase() === role.toLowerCase())) {
-        const available = offered.length ? `The roles for it are: ${offered.join(", ")}.` : "No trusted access role is offered for that resource type.";
-        throw badRequest("InvalidParameter", `Role '${role}' is not a trusted access role for source resource type '${sourceType}'. ${available}`, "properties.roles");
-      }
+      if (!offered.some((o) => o.toLowerCase() === role.toLowerCase())) throw errors.trustedAccessRoleNotOffered(role, sourceType, offered);
     }
     return { properties: { sourceResourceId, roles } };
   },
 };
 
-const crud = childHandlers(trustedAccessRoleBinding, "trustedAccessRoleBindingName", "async");
+const crud = childHandlers(trustedAccessRoleBinding, "trustedAccessRoleBindingName");
 
 export const trustedAccessHandlers = {
   TrustedAccessRoles_List: (req) => ({ status: 200, body: page(req, TRUSTED_ACCESS_ROLES, (role) => role) }),
@@ -79,4 +76,4 @@ export const trustedAccessHandlers = {
   TrustedAccessRoleBindings_List: crud.list,
   TrustedAccessRoleBindings_CreateOrUpdate: crud.put,
   TrustedAccessRoleBindings_Delete: crud.delete,
-} satisfies Record<string, Handler>;
+} satisfies Partial<OperationHandlers>;
