@@ -182,6 +182,14 @@ export const errors = {
     err(400, "InvalidRequestContent", `The request content was invalid: JSON nested deeper than ${maxDepth} levels is not accepted.`),
   /** 400 InvalidRequestContent: a body that is not JSON. */
   bodyNotJson: (reason: string) => err(400, "InvalidRequestContent", `The request content was invalid and could not be deserialized: '${reason}'.`),
+  /** 415 UnsupportedMediaType: a body whose Content-Type is not application/json (`undefined`: no Content-Type at all). */
+  unsupportedMediaType: (contentType: string | undefined) =>
+    err(415, "UnsupportedMediaType", `The content media type '${contentType ?? "<null>"}' is not supported. Only 'application/json' is supported.`),
+  /** 400 MissingHostHeader: an HTTP/1.1 request without the Host header RFC 9112 requires. */
+  hostHeaderMissing: () => err(400, "MissingHostHeader", "The request has no Host header; HTTP/1.1 requires one (RFC 9112, section 3.2)."),
+  /** 417 ExpectationFailed: an Expect header other than 100-continue. */
+  expectationUnsupported: (expect: string) =>
+    err(417, "ExpectationFailed", `The expectation '${expect}' of the Expect header is not supported; only '100-continue' is.`),
 
   // ---- the request against the spec (ajv's findings) and ARM's conventions ---------------------------
 

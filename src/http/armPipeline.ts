@@ -17,8 +17,8 @@ import type { Config } from "../config.js";
 import type { Logger } from "../util.js";
 import { errorResponse, write, writeError } from "./armAnswer.js";
 import { principalOf, verifiedPrincipal, type TokenVerifier } from "./bearerTokens.js";
-import { REQUEST_IDS, requestBaseUrl, type RequestIds, type TaggedResponse } from "./dualProtocolServer.js";
-import { hasBody, readJsonBody } from "./jsonBody.js";
+import { REQUEST_IDS, requestBaseUrl, sendContinue, type RequestIds, type TaggedResponse } from "./dualProtocolServer.js";
+import { declaredLength, drainBounded, hasBody, isJsonMediaType, readJsonBody } from "./jsonBody.js";
 
 export { errorResponse, write } from "./armAnswer.js";
 export { MAX_JSON_DEPTH, nestingExceeds } from "./jsonBody.js";
@@ -229,7 +229,9 @@ export function parseUri(ctx: RequestContext): void {
 /** The ARM route through the precompiled index; a path it does not know goes to the fallback. */
 export function findRoute(ctx: RequestContext, p: Pipeline): StageResult {
   const { req, res } = ctx;
-  const lookup = p.routes.lookup(req.method ?? "GET", ctx.segments);
+  let lookup = p.routes.lookup(req.method ?? "GET", ctx.segments);
+  // HEAD of a resource is its GET without the body (writeAnswer: 204 where GET answers 200).
+  if (lookup.kind === "methodNotAllowed" && req.method === "HEAD" && lookup.allowed.includes("GET")) lookup = p.routes.lookup("GET", ctx.segments);
   if (lookup.kind === "match") {
     ctx.route = lookup.route;
     ctx.params = lookup.params;
@@ -245,6 +247,8 @@ export function findRoute(ctx: RequestContext, p: Pipeline): StageResult {
   res.setHeader("x-ms-request-id", ids.requestId);
   res.setHeader("x-ms-correlation-request-id", ids.correlationId);
   if (ids.clientRequestId) res.setHeader("x-ms-client-request-id", ids.clientRequestId);
+  // The web endpoints read their bodies themselves (OAuth forms): a client waiting on 100 Continue gets it now.
+  sendContinue(req, res);
   p.fallback(req, res);
   return HANDED_OFF;
 }
@@ -286,10 +290,25 @@ export function resolveApiVersion(ctx: RequestContext, p: Pipeline): void {
   else checkPlatformVersion(p.platformVersions[route.operationId] ?? "any", ctx.apiVersion);
 }
 
-/** The JSON body, when the request has one; the common request has none and needs no turn of the event loop. */
+/**
+ * The JSON body, when the request has one; the common request has none and needs no turn of the event
+ * loop. A body over the limit is refused before anything of it is read, one that is not
+ * application/json (415) as soon as that is known; a client waiting on 100 Continue gets it only
+ * once the body is going to be read.
+ */
 export function readBody(ctx: RequestContext, p: Pipeline): StageResult {
-  if (!hasBody(ctx.req)) return;
-  return readJsonBody(ctx.req, p.config.maxBodyBytes).then((body) => {
+  const { req } = ctx;
+  if (!hasBody(req)) return;
+  const limit = p.config.maxBodyBytes;
+  const contentType = req.headers["content-type"];
+  const refused = isJsonMediaType(contentType) ? undefined : errors.unsupportedMediaType(contentType);
+  const declared = declaredLength(req);
+  if (!(declared > limit)) {
+    if (refused && declared > 0) throw refused;
+    sendContinue(req, ctx.res);
+  }
+  // A chunked body is refused for its media type once it turns out not to be empty.
+  return readJsonBody(req, limit, refused).then((body) => {
     ctx.body = body;
   });
 }
@@ -382,8 +401,20 @@ export function addHeaders(ctx: RequestContext, p: Pipeline): void {
   }
 }
 
-export function writeAnswer(ctx: RequestContext): void {
-  write(ctx.res, ctx.response!, ctx.req.method === "HEAD", ctx.added);
+export function writeAnswer(ctx: RequestContext, p: Pipeline): void {
+  const { req } = ctx;
+  let response = ctx.response!;
+  // A HEAD served by the resource's GET: 204 No Content where the GET answers 200 (ARM's HEAD), its errors without a body.
+  if (req.method === "HEAD" && ctx.route?.method === "GET" && response.status === 200) response = { status: 204, headers: response.headers };
+  write(ctx.res, response, req.method === "HEAD", ctx.added);
+  // Answered before its body was all read (refused, or the handler did not need it): what the client
+  // still sends is read and dropped, so it reads the answer, up to a bound; then the connection closes.
+  if (!req.complete && hasBody(req)) drainBounded(req, drainBound(p.config.maxBodyBytes));
+}
+
+/** How much of a refused body the server reads and drops before it closes the connection instead. */
+function drainBound(maxBodyBytes: number): number {
+  return Math.max(16 * 1024 * 1024, 4 * maxBodyBytes);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ export function createDualProtocolServer(
     ...(options.requestTimeoutMs !== undefined && { requestTimeout: options.requestTimeoutMs }),
     ...(options.headersTimeoutMs !== undefined && { headersTimeout: options.headersTimeoutMs }),
     ...(options.maxHeaderSize !== undefined && { maxHeaderSize: options.maxHeaderSize }),
+    // Node would answer a request without Host with a bare 400: the handler below answers ARM's error.
+    requireHostHeader: false,
     // Node checks those timeouts on an interval (30 s by default); keep it
     // below the shortest timeout asked for so short ones are honoured.
     connectionsCheckingInterval: Math.max(
@@ -57,11 +59,16 @@ export function createDualProtocolServer(
       Math.min(30_000, ...[options.headersTimeoutMs, options.requestTimeoutMs].filter((t): t is number => !!t).map((t) => t / 2)),
     ),
   };
-  const httpServer = http.createServer(serverOptions, handler);
+  const guarded: Handler = (req, res) => {
+    // RFC 9112 section 3.2: an HTTP/1.1 request without Host is refused with 400.
+    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) return answerEarly(req, res, errors.hostHeaderMissing());
+    handler(req, res);
+  };
+  const httpServer = http.createServer(serverOptions, guarded);
   // ALPN pinned to http/1.1: clients offering h2 (Go, curl) then settle on HTTP/1.1.
   const httpsServer = https.createServer(
     { ...serverOptions, key: tls.key, cert: tls.cert, minVersion: "TLSv1.2", ALPNProtocols: ["http/1.1"] },
-    handler,
+    guarded,
   );
   const inner = [httpServer, httpsServer];
   if (options.keepAliveTimeoutMs !== undefined) {
@@ -74,6 +81,16 @@ export function createDualProtocolServer(
   // maxHeaderSize, malformed HTTP, a request or its headers too slow) it would
   // answer with a bare status line; answer with ARM's JSON error instead.
   for (const s of inner) s.on("clientError", answerClientError);
+  for (const s of inner) {
+    // Expect: 100-continue. Node would send 100 Continue at once; the request is handed on without it,
+    // and whatever reads the body sends it (the ARM pipeline once the request passed every check
+    // before its body, a body over the limit included: see sendContinue), so a refusal comes instead.
+    s.on("checkContinue", (req: http.IncomingMessage, res: http.ServerResponse) => s.emit("request", req, res));
+    // Any other expectation: node's bare 417, as ARM's error.
+    s.on("checkExpectation", (req: http.IncomingMessage, res: http.ServerResponse) => {
+      answerEarly(req, res, errors.expectationUnsupported(String(req.headers.expect)));
+    });
+  }
 
   /** Raw sockets that have not yet sent their first byte. */
   const undecided = new Set<net.Socket>();
@@ -152,6 +169,33 @@ export function createDualProtocolServer(
   return outer;
 }
 
+/** Sends 100 Continue to a request that asked for it (Expect: 100-continue) and has not had it: its body is about to be read. */
+export function sendContinue(req: http.IncomingMessage, res: http.ServerResponse): void {
+  if (res.headersSent || !req.headers.expect || !/^\s*100-continue\s*$/i.test(req.headers.expect)) return;
+  if ((res as { _sent100?: boolean })._sent100 || req.complete) return;
+  res.writeContinue();
+}
+
+/**
+ * ARM's error for a request refused before the ARM pipeline sees it (no Host, an unknown Expect), with
+ * ARM's request ids; the connection closes after it (its body, if any, is not read).
+ */
+function answerEarly(req: http.IncomingMessage, res: http.ServerResponse, error: ArmError): void {
+  const requestId = randomUUID();
+  const correlation = req.headers["x-ms-correlation-request-id"];
+  const ids: RequestIds = { requestId, correlationId: (Array.isArray(correlation) ? correlation[0] : correlation) ?? requestId };
+  (res as TaggedResponse)[REQUEST_IDS] = ids;
+  const body = JSON.stringify(error.toBody());
+  res.shouldKeepAlive = false;
+  res.writeHead(error.status, [
+    "x-ms-request-id", ids.requestId,
+    "x-ms-correlation-request-id", ids.correlationId,
+    "content-type", "application/json; charset=utf-8",
+    "content-length", String(Buffer.byteLength(body)),
+  ]);
+  res.end(body);
+}
+
 /** Sockets already answered: node reports a broken request again for every chunk that follows. */
 const answered = new WeakSet<net.Socket>();
 /** How long a refused connection may still send (and have it read and dropped) before it is closed. */
@@ -216,13 +260,25 @@ function answerClientError(this: http.Server, error: ClientError, socket: net.So
  */
 export function requestBaseUrl(req: http.IncomingMessage): string {
   const forwardedProto = firstValue(req.headers["x-forwarded-proto"]);
-  const scheme = forwardedProto
-    ? forwardedProto.toLowerCase()
+  // A forwarded scheme other than http or https is ignored, like a malformed forwarded host: the
+  // request's own stand instead, so every URL built from them (tokens' issuer, nextLink, Location) parses.
+  const proto = forwardedProto?.toLowerCase();
+  const scheme = proto === "http" || proto === "https"
+    ? proto
     : (req.socket as TLSSocket).encrypted
       ? "https"
       : "http";
-  const host = firstValue(req.headers["x-forwarded-host"]) || firstValue(req.headers.host) || "localhost";
+  const host = validHost(firstValue(req.headers["x-forwarded-host"])) ?? validHost(firstValue(req.headers.host)) ?? "localhost";
   return `${scheme}://${host}`;
+}
+
+/** host[:port] as a URL authority takes it (a name or IPv4 address, or a bracketed IPv6 one; a port up to 65535), else undefined. */
+const HOST_RE = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
+function validHost(host: string | undefined): string | undefined {
+  if (!host) return undefined;
+  const match = HOST_RE.exec(host);
+  if (!match || (match[1] !== undefined && Number(match[1]) > 65535)) return undefined;
+  return host;
 }
 
 function firstValue(header: string | string[] | undefined): string | undefined {

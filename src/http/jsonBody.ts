@@ -1,7 +1,8 @@
 // Reading a request's JSON body: ARM's size limit, refused before or while it arrives, and a nesting
 // limit checked on the raw text before anything parses it.
 import type { IncomingMessage } from "node:http";
-import { errors } from "../arm/errors.js";
+import type { Socket } from "node:net";
+import { errors, type ArmError } from "../arm/errors.js";
 
 /** Deepest nesting of objects and arrays a request body may have; the deepest AKS body needs about 10. */
 export const MAX_JSON_DEPTH = 64;
@@ -11,7 +12,52 @@ export function hasBody(req: IncomingMessage): boolean {
   return req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined;
 }
 
-export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+/** The declared Content-Length (NaN when there is none, e.g. a chunked body). */
+export function declaredLength(req: IncomingMessage): number {
+  const header = req.headers["content-length"];
+  return header === undefined ? NaN : Number(header);
+}
+
+/** Whether a Content-Type is application/json, with any parameters (charset). */
+export function isJsonMediaType(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const at = contentType.indexOf(";");
+  return (at < 0 ? contentType : contentType.slice(0, at)).trim().toLowerCase() === "application/json";
+}
+
+/** How long a connection closed for a body over the drain bound may still send before it is dropped. */
+const CLOSE_LINGER_MS = 2_000;
+
+/**
+ * Reads and drops the rest of a body whose request was already answered, so the client (which may
+ * still be sending) reads the answer instead of a reset; past `bound` bytes the server half-closes
+ * the connection (its answer is out) and drops it soon after.
+ */
+export function drainBounded(req: IncomingMessage, bound: number): void {
+  let drained = 0;
+  const onData = (chunk: Buffer): void => {
+    drained += chunk.length;
+    if (drained <= bound) return;
+    req.removeListener("data", onData);
+    closeGracefully(req.socket);
+  };
+  req.on("data", onData);
+  req.resume();
+}
+
+function closeGracefully(socket: Socket | null): void {
+  if (!socket || socket.destroyed) return;
+  socket.end();
+  // What the client still sends meanwhile is read and dropped (the socket keeps flowing).
+  socket.resume();
+  setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+}
+
+/**
+ * The body as JSON. `mediaTypeError`: the refusal for a Content-Type that is not application/json,
+ * answered once the body turns out not to be empty.
+ */
+export function readJsonBody(req: IncomingMessage, limit: number, mediaTypeError?: ArmError): Promise<unknown> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > limit) {
     req.resume(); // drain, so the 413 reaches the client
@@ -44,6 +90,7 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     req.on("end", () => {
       if (failed) return;
       failed = true; // settled
+      if (mediaTypeError && size > 0) return reject(mediaTypeError);
       const text = Buffer.concat(chunks).toString("utf8");
       if (!text.trim()) return resolve(undefined);
       // What reads the parsed body (validation, the engine's copies, the response writer) recurses

@@ -313,6 +313,9 @@ export function identityEndpoints(opts: IdentityRouterOptions) {
       return fail("unsupported_grant_type", 70003, `The app requested an unsupported grant type '${grantType}'.`);
     }
     const clientId = clientIdOf(req, body);
+    if (clientId === MALFORMED_BASIC) {
+      return fail("invalid_client", 90023, "The client credentials of the HTTP Basic Authorization header are malformed: the client id is not valid percent-encoding.");
+    }
     if (!clientId) return fail("invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.");
 
     // The audience: v2 asks by scope, v1 by resource.
@@ -388,13 +391,22 @@ export function identityEndpoints(opts: IdentityRouterOptions) {
   } satisfies Record<string, RequestHandler>;
 }
 
+/** What clientIdOf answers for HTTP Basic credentials whose client id is not valid percent-encoding. */
+const MALFORMED_BASIC = Symbol("malformedBasic");
+
 /** client_id from the form, HTTP Basic auth (client_secret_basic), or a client assertion's `sub`. */
-function clientIdOf(req: Request, body: Record<string, string | undefined>): string | undefined {
+function clientIdOf(req: Request, body: Record<string, string | undefined>): string | typeof MALFORMED_BASIC | undefined {
   if (body.client_id) return body.client_id;
   const auth = req.get("authorization");
   if (auth?.toLowerCase().startsWith("basic ")) {
     const decoded = Buffer.from(auth.slice(6), "base64").toString("utf8");
-    const user = decodeURIComponent(decoded.split(":")[0] ?? "");
+    let user: string;
+    try {
+      // RFC 6749 section 2.3.1: the client id is form-urlencoded before it is put in the header.
+      user = decodeURIComponent(decoded.split(":")[0] ?? "");
+    } catch {
+      return MALFORMED_BASIC;
+    }
     if (user) return user;
   }
   if (body.client_assertion) {
