@@ -293,6 +293,33 @@ async function engineCreates(): Promise<number> {
   return (created - before) / ((performance.now() - started) / 1000);
 }
 
+/**
+ * GET cluster (a small one) while another client writes 1,000-node pools into a second cluster: a
+ * System pool of 1,000, four User pools of 1,000 (5,000 nodes, AKS's quota), then one of them scaled
+ * 500 <-> 1,000 until the row's time is up. Each write hands out or gives back hundreds of node
+ * addresses; the reads must not wait on work that grows with the cluster.
+ */
+async function getWhileLargePoolsAreWritten(emu: Child): Promise<LoadResult> {
+  const poolBody = (count: number) => JSON.stringify({ properties: { count, vmSize: "Standard_DS2_v2", mode: "User" } });
+  const system = JSON.stringify({ location: "eastus", properties: { dnsPrefix: "large", agentPoolProfiles: [{ name: "system", count: 1000, vmSize: "Standard_DS2_v2", mode: "System" }] } });
+  await expectStatus(call(emu, "PUT", `${clusterPath("rg1", "large")}?api-version=${AKS}`, system), 201);
+  let done = false;
+  const writeMs: number[] = [];
+  const writer = (async () => {
+    for (let i = 0; !done; i++) {
+      const [pool, count] = i < 4 ? [`big${i + 1}`, 1000] : ["big4", i % 2 === 0 ? 1000 : 500];
+      const started = performance.now();
+      await expectStatus(call(emu, "PUT", `${clusterPath("rg1", "large")}/agentPools/${pool}?api-version=${AKS}`, poolBody(count)), 200, 201);
+      writeMs.push(performance.now() - started);
+    }
+  })();
+  const result = await load("GET cluster while another client PUTs 1,000-node pools (to 5,000 nodes)", emu, { path: `${clusterPath("rg1", "c1")}?api-version=${AKS}` });
+  done = true;
+  await writer;
+  console.log(`    meanwhile ${writeMs.length} pool writes, median ${median(writeMs).toFixed(1)} ms, slowest ${Math.max(...writeMs).toFixed(1)} ms`);
+  return { ...result, name: `${result.name}; ${writeMs.length} pool writes, median ${median(writeMs).toFixed(0)} ms` };
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   console.log(`bench: ${CONNECTIONS} connections, ${DURATION_S} s per scenario, ${cpus().length} cores`);
@@ -335,6 +362,7 @@ async function main(): Promise<void> {
     }),
   );
   results.push(await load("GET operation status (poll)", emu, { path: statusPath }));
+  results.push(await getWhileLargePoolsAreWritten(emu));
   await stop(baseline);
   await stop(emu);
 

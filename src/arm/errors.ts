@@ -411,6 +411,48 @@ export const errors = {
   /** 400 OperationNotAllowed: deleting the cluster's last System pool. */
   lastSystemPool: (pool: string, cluster: string) =>
     err(400, "OperationNotAllowed", `Agent pool '${pool}' is the last System pool of managed cluster '${cluster}'; a cluster needs at least one System pool.`),
+  /**
+   * 400 InvalidParameter: a pool's count outside what it may have (User 0-1000, System 1-1000). AKS's
+   * words (an AKS create refused, quoted in kubernetes-sigs/cluster-api-provider-azure#5947); the
+   * reasons sentence only when the floor is 1.
+   */
+  agentPoolCountOutOfRange: (count: number, minCount: number, maxCount: number, systemPoolFloor: boolean) =>
+    err(
+      400,
+      "InvalidParameter",
+      `agentPoolProfile.count was ${count}. It must be greater or equal to minCount:${minCount} and less than or equal to maxCount:${maxCount}.` +
+        (systemPoolFloor ? " If allowedMinCount was expected to be 0 but is 1: 1) The nodepool is a VMAS pool. 2) api Version is less than 2020-03-01. 3) The node is a system pool." : ""),
+      "properties.count",
+    ),
+  /** 400 InvalidParameter: maxPods outside 10-250, in AKS's words (Azure/AKS#931). */
+  maxPodsInvalid: () => err(400, "InvalidParameter", "The value of parameter maxPods is invalid.", "properties.maxPods"),
+  /** 400 SystemPoolMustBeLinux: a System pool of Windows nodes, in AKS's words (kubernetes-sigs/cluster-api-provider-azure#1174). */
+  systemPoolMustBeLinux: (pool: string) => err(400, "SystemPoolMustBeLinux", `System node pool must be linux. Nodepool name: ${pool}.`, "properties.osType"),
+  /** 400 WindowsAgentPoolNameTooLong: a Windows pool named with more than 6 characters, in AKS's words (jenkins-infra/azure#284). */
+  windowsPoolNameTooLong: () => err(400, "WindowsAgentPoolNameTooLong", "Windows agent pool name can not be longer than 6 characters."),
+  /**
+   * 400 InvalidParameter: a cluster over AKS's quota of 100 agent pools. AKS's own text for it is not
+   * public (docs "Quotas, virtual machine size restrictions, and region availability" give the limit
+   * only): the message follows AKS's InvalidParameter pattern.
+   */
+  tooManyAgentPools: (cluster: string, pools: number, limit: number) =>
+    err(
+      400,
+      "InvalidParameter",
+      `The value of parameter agentPoolProfiles is invalid: managed cluster '${cluster}' would have ${pools} agent pools; a managed cluster can have at most ${limit} agent pools. Please see https://aka.ms/aks/quotas-skus-regions for more details.`,
+      "properties.agentPoolProfiles",
+    ),
+  /**
+   * 400 InvalidParameter: a cluster over AKS's quota of 5,000 nodes across its pools. As for the pool
+   * quota, AKS's own text is not public: the message follows AKS's InvalidParameter pattern.
+   */
+  tooManyClusterNodes: (cluster: string, nodes: number, limit: number) =>
+    err(
+      400,
+      "InvalidParameter",
+      `The value of parameter agentPoolProfile.count is invalid: managed cluster '${cluster}' would have ${nodes} nodes across its agent pools; a managed cluster can have at most ${limit} nodes. Please see https://aka.ms/aks/quotas-skus-regions for more details.`,
+      "properties.count",
+    ),
   /** 404 NotFound: a machine the pool does not have. */
   machineNotFound: (machine: string, pool: string, cluster: string) =>
     err(404, "NotFound", `Machine '${machine}' was not found in agent pool '${pool}' of managed cluster '${cluster}'.`),

@@ -11,6 +11,10 @@ import type { ResourceStore, StoredResource } from "../store/store.js";
 import type { Clock, Logger } from "../util.js";
 import type { ClusterBackend, ClusterRef, CredentialKind, PoolRef } from "./backend.js";
 import {
+  AddressAllocator,
+  ADDRESS_SPACE_TYPE,
+  addressSpaceId,
+  addressSpaceOf,
   assertNotStopped,
   CLUSTER_TYPE,
   clusterId,
@@ -24,6 +28,8 @@ import {
   resourceGroupBody,
   resourceGroupId,
   scaleSetName,
+  type AddressSpace,
+  type MachineInstance,
   type MachineSet,
 } from "./model.js";
 
@@ -187,6 +193,8 @@ export class EngineCore {
   /** Deletes a resource and everything below it (a pool's machine set too). */
   removeTree(id: string): void {
     for (const child of this.store.children(id)) this.removeTree(child.id);
+    const record = this.store.get(id);
+    if (record?.type === MACHINE_SET_TYPE) this.releaseMachineSet(record);
     this.store.delete(id);
   }
 
@@ -201,7 +209,7 @@ export class EngineCore {
     const stored = this.store.get<MachineSet>(machineSetId(pool))?.body;
     const count: number = pool.body.properties.count ?? 0;
     if (stored && stored.instances.length === count) return stored;
-    return resizeMachineSet(stored, count, this.usedAddresses(cluster));
+    return resizeMachineSet(stored, count, new AddressAllocator(this.addressSpace(cluster)));
   }
 
   /** Stores the pool's machine set: part of the operation that creates, scales or shrinks the pool. */
@@ -210,18 +218,51 @@ export class EngineCore {
   }
 
   /**
-   * Brings the pool's machine set in line with its count, storing it when it changed (a new machine
-   * takes the lowest free address of the cluster): the write of an operation that creates or scales
-   * the pool, in its transaction.
+   * Brings the pool's machine set in line with its count, storing it when it changed (new machines
+   * take the addresses the cluster's address space hands out, removed ones give theirs back): the
+   * write of an operation that creates or scales the pool, in its transaction. Its cost is the
+   * pool's change, not the cluster's size.
    */
   writeMachineSet(cluster: StoredResource, pool: StoredResource): void {
     const stored = this.store.get<MachineSet>(machineSetId(pool))?.body;
     const count: number = pool.body.properties.count ?? 0;
     if (stored && stored.instances.length === count) return;
-    this.putMachineSet(pool, resizeMachineSet(stored, count, this.usedAddresses(cluster)));
+    const addresses = new AddressAllocator(this.addressSpace(cluster));
+    this.putMachineSet(pool, resizeMachineSet(stored, count, addresses));
+    this.putAddressSpace(cluster.id, cluster.subscriptionId, addresses.result());
   }
 
-  /** The addresses the cluster's machines hold, as stored. */
+  /** Stores a pool's machine set without the named machines (DeleteMachines), giving their addresses back. */
+  removeMachines(cluster: StoredResource, pool: StoredResource, set: MachineSet, doomed: (instance: MachineInstance) => boolean): void {
+    const addresses = new AddressAllocator(this.addressSpace(cluster));
+    for (const instance of set.instances) if (doomed(instance)) addresses.giveBack(instance.ip);
+    this.putMachineSet(pool, { ...set, instances: set.instances.filter((i) => !doomed(i)) });
+    this.putAddressSpace(cluster.id, cluster.subscriptionId, addresses.result());
+  }
+
+  /** The cluster's address space as stored; for a cluster stored before address spaces were, derived once from its machines. */
+  private addressSpace(cluster: StoredResource): AddressSpace {
+    return this.store.get<AddressSpace>(addressSpaceId(cluster.id))?.body ?? addressSpaceOf(this.usedAddresses(cluster));
+  }
+
+  private putAddressSpace(clusterId: string, subscriptionId: string, space: AddressSpace): void {
+    this.store.put({ id: addressSpaceId(clusterId), type: ADDRESS_SPACE_TYPE, parentKey: clusterId.toLowerCase(), subscriptionId, body: space, etag: "" });
+  }
+
+  /**
+   * A machine set being removed (its pool deleted) gives its addresses back to the cluster's stored
+   * address space; a cluster with none (an older data folder, or being removed whole) derives it later.
+   */
+  private releaseMachineSet(record: StoredResource): void {
+    const clusterId = record.id.slice(0, record.id.toLowerCase().lastIndexOf("/agentpools/"));
+    const space = this.store.get<AddressSpace>(addressSpaceId(clusterId));
+    if (!space) return;
+    const addresses = new AddressAllocator(space.body);
+    for (const instance of (record.body as MachineSet).instances) addresses.giveBack(instance.ip);
+    this.putAddressSpace(clusterId, space.subscriptionId, addresses.result());
+  }
+
+  /** The addresses the cluster's machines hold, as stored: read only to derive an older cluster's address space. */
   private usedAddresses(cluster: StoredResource): string[] {
     return this.pools(cluster).flatMap((p) => this.store.get<MachineSet>(machineSetId(p))?.body.instances.map((i) => i.ip) ?? []);
   }

@@ -19,13 +19,15 @@ import type { OperationRecord } from "../arm/lro.js";
 import { assertPreconditions, type ConditionalHeaders } from "../arm/preconditions.js";
 import { errors } from "../arm/errors.js";
 import type { Config } from "../config.js";
-import type { ResourceStore, StoredResource } from "../store/store.js";
+import type { PageReader } from "../arm/paging.js";
+import { pageReader, type ResourceStore, type StoredResource } from "../store/store.js";
 import { BoundedCache, type Clock, type Logger } from "../util.js";
 import type { ClusterBackend, ClusterRef, CredentialKind, PoolRef } from "./backend.js";
 import { EngineCore } from "./core.js";
 import { ClusterLifecycle } from "./lifecycle.js";
 import { Machines } from "./machines.js";
 import {
+  assertClusterQuotas,
   assertNotStopped,
   buildCluster,
   buildPool,
@@ -81,12 +83,12 @@ export class Engine {
     return this.core.store.get(clusterId(subscriptionId, resourceGroup, name));
   }
 
-  /** The clusters of a subscription or resource group, as a page source: the store reads one range at a time. */
-  listClusters(subscriptionId: string, resourceGroup?: string): (offset: number, limit: number) => StoredResource[] {
+  /** The clusters of a subscription or resource group, as a page source: the store reads one page at a time, after the last one. */
+  listClusters(subscriptionId: string, resourceGroup?: string): PageReader<StoredResource> {
     const { store } = this.core;
-    if (resourceGroup === undefined) return (offset, limit) => store.listByType(subscriptionId, CLUSTER_TYPE, { offset, limit });
+    if (resourceGroup === undefined) return pageReader(store, (range) => store.listByType(subscriptionId, CLUSTER_TYPE, range));
     const group = this.core.requireResourceGroup(subscriptionId, resourceGroup);
-    return (offset, limit) => store.children(group.id, CLUSTER_TYPE, { offset, limit });
+    return pageReader(store, (range) => store.children(group.id, CLUSTER_TYPE, range));
   }
 
   /**
@@ -159,14 +161,15 @@ export class Engine {
       if (!allPools.some((p) => p.properties.mode === "System")) {
         throw errors.clusterWithoutSystemPool();
       }
+      assertClusterQuotas(ctx.name, allPools);
 
       // What the emulator keeps for itself (the credential generation) survives the update.
       if (existing?.body[PRIVATE_STATE]) body[PRIVATE_STATE] = existing.body[PRIVATE_STATE];
       const cluster: StoredResource = { id: canonicalId, type: CLUSTER_TYPE, parentKey: group.id.toLowerCase(), subscriptionId, body, etag: body.eTag };
       core.store.put(cluster);
       const storedPools = poolBodies.map((poolBody) => core.putPoolRecord(cluster, poolBody));
-      // The pools' machines follow their counts (pool order: a new machine takes the lowest free address).
-      for (const pool of core.pools(cluster)) core.writeMachineSet(cluster, pool);
+      // The machines of the pools the request names follow their counts (the others did not change).
+      for (const pool of storedPools) core.writeMachineSet(cluster, pool);
       const ref = core.clusterRef(cluster);
       const poolRefs = core.poolRefs(cluster);
       const operation = core.runOperation({
@@ -246,6 +249,13 @@ export class Engine {
     return this.core.pools(this.core.getCluster(subscriptionId, resourceGroup, clusterName));
   }
 
+  /** The cluster's pools as a page source (AgentPools_List): each page read after the last one. */
+  poolPages(subscriptionId: string, resourceGroup: string, clusterName: string): PageReader<StoredResource> {
+    const { store } = this.core;
+    const cluster = this.core.getCluster(subscriptionId, resourceGroup, clusterName);
+    return pageReader(store, (range) => store.children(cluster.id, POOL_TYPE, range));
+  }
+
   putPool(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string, request: Record<string, any>, caller: Caller, conditions?: ConditionalHeaders) {
     const { core } = this;
     return core.transaction(() => {
@@ -269,6 +279,8 @@ export class Engine {
         existing?.body,
       );
       if (existing?.body.properties.mode === "System" && body.properties.mode !== "System") this.assertAnotherSystemPool(cluster, poolName);
+      const others = core.pools(cluster).filter((p) => p.id.toLowerCase() !== body.id.toLowerCase());
+      assertClusterQuotas(cluster.body.name, [...others.map((p) => p.body), body]);
       const pool = core.putPoolRecord(cluster, body);
       core.writeMachineSet(cluster, pool); // a new pool's machines, or the scaled pool's
       const operation = core.applyPool(cluster, pool, existing ? "UpdateAgentPool" : "CreateAgentPool");

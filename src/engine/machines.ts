@@ -50,7 +50,7 @@ export class Machines {
         throw errors.machinesEmptySystemPool(pool.body.name);
       }
 
-      core.putMachineSet(pool, { ...set, instances: set.instances.filter((i) => !doomed.has(machineName(scaleSet, i).toLowerCase())) });
+      core.removeMachines(cluster, pool, set, (i) => doomed.has(machineName(scaleSet, i).toLowerCase()));
       const updated = core.putPoolRecord(cluster, { ...pool.body, properties: { ...properties, count, provisioningState: "Scaling", eTag: randomUUID() } });
       return core.applyPool(cluster, updated, "DeleteMachines");
     });

@@ -108,30 +108,83 @@ export function scaleSetName(cluster: StoredResource, pool: StoredResource): str
 /** A scale-set instance's computer name: the scale set's name and the instance id in base 36, six wide. */
 export const machineName = (scaleSet: string, instance: MachineInstance) => `${scaleSet}${instance.id.toString(36).padStart(6, "0")}`;
 
-/**
- * The machine set of a pool of `count` nodes, grown or shrunk from `stored` (none: a new pool): a
- * scale-in removes the highest instance ids, a scale-out adds new ones on the lowest free addresses
- * (`used`: the addresses the cluster's other machines hold).
- */
-export function resizeMachineSet(stored: MachineSet | undefined, count: number, used: Iterable<string>): MachineSet {
-  const set: MachineSet = { instances: [...(stored?.instances ?? [])], nextInstanceId: stored?.nextInstanceId ?? 0 };
-  set.instances.splice(count);
-  const taken = new Set(used);
-  while (set.instances.length < count) {
-    const ip = nextAddress(taken);
-    taken.add(ip);
-    set.instances.push({ id: set.nextInstanceId++, ip });
-  }
-  return set;
+// ---- node addresses ------------------------------------------------------------------------------
+// Nodes take addresses of AKS's default node subnet 10.224.0.0/16, from .4 (Azure keeps .0-.3), never
+// a .0 or .255. Each cluster keeps its address space (never served) beside its pools: the high-water
+// mark and the addresses its machines gave back, lowest first. A new machine takes the lowest address
+// given back, else the next never used: O(1) per machine, with no scan of the addresses in use. The
+// cluster quota (5,000 nodes) keeps the high-water mark far inside the subnet.
+
+export const ADDRESS_SPACE_TYPE = "AksEmulator/managedClusters/addressSpace";
+
+export interface AddressSpace {
+  next: number; // the lowest address number never handed out (10.224.x.y is x*256+y)
+  free: number[]; // address numbers handed out and given back, ascending
 }
 
-/** Nodes take the lowest free address of AKS's default node subnet 10.224.0.0/16, from .4 (Azure keeps .0-.3). */
-function nextAddress(used: Set<string>): string {
-  for (let n = 4; ; n++) {
-    if (n % 256 === 0 || n % 256 === 255) continue;
-    const ip = `10.224.${Math.floor(n / 256)}.${n % 256}`;
-    if (!used.has(ip)) return ip;
+export const addressSpaceId = (clusterId: string) => `${clusterId}/addressSpace`;
+
+const FIRST_ADDRESS = 4;
+const SUBNET_ADDRESSES = 65_536;
+const usable = (n: number) => n % 256 !== 0 && n % 256 !== 255;
+const addressOf = (n: number) => `10.224.${Math.floor(n / 256)}.${n % 256}`;
+function addressNumber(ip: string): number | undefined {
+  const m = /^10\.224\.(\d+)\.(\d+)$/.exec(ip);
+  return m ? Number(m[1]) * 256 + Number(m[2]) : undefined;
+}
+
+/** The address space of a cluster stored before address spaces were: derived once from the addresses its machines hold. */
+export function addressSpaceOf(used: Iterable<string>): AddressSpace {
+  const taken = new Set<number>();
+  for (const ip of used) {
+    const n = addressNumber(ip);
+    if (n !== undefined) taken.add(n);
   }
+  let next = FIRST_ADDRESS;
+  for (const n of taken) if (n >= next) next = n + 1;
+  const free: number[] = [];
+  for (let n = FIRST_ADDRESS; n < next; n++) if (usable(n) && !taken.has(n)) free.push(n);
+  return { next, free };
+}
+
+/** Hands out and takes back a cluster's node addresses during one write; `result()` is the space to store. */
+export class AddressAllocator {
+  private head = 0;
+  private next: number;
+  private readonly given: number[] = [];
+  constructor(private readonly space: AddressSpace) {
+    this.next = space.next;
+  }
+
+  take(): string {
+    if (this.head < this.space.free.length) return addressOf(this.space.free[this.head++]);
+    while (!usable(this.next)) this.next++;
+    if (this.next >= SUBNET_ADDRESSES) throw new Error("the node subnet 10.224.0.0/16 has no address left");
+    return addressOf(this.next++);
+  }
+
+  giveBack(ip: string): void {
+    const n = addressNumber(ip);
+    if (n !== undefined) this.given.push(n);
+  }
+
+  result(): AddressSpace {
+    const rest = this.space.free.slice(this.head);
+    const free = this.given.length ? [...rest, ...this.given].sort((a, b) => a - b) : rest;
+    return { next: this.next, free };
+  }
+}
+
+/**
+ * The machine set of a pool of `count` nodes, grown or shrunk from `stored` (none: a new pool): a
+ * scale-in removes the highest instance ids and gives their addresses back, a scale-out adds new ones
+ * on the addresses the cluster's allocator hands out.
+ */
+export function resizeMachineSet(stored: MachineSet | undefined, count: number, addresses: AddressAllocator): MachineSet {
+  const set: MachineSet = { instances: [...(stored?.instances ?? [])], nextInstanceId: stored?.nextInstanceId ?? 0 };
+  for (const removed of set.instances.splice(count)) addresses.giveBack(removed.ip);
+  while (set.instances.length < count) set.instances.push({ id: set.nextInstanceId++, ip: addresses.take() });
+  return set;
 }
 
 /** A machine as Machines_List and Machines_Get serve it. */
@@ -381,6 +434,25 @@ export interface PoolContext {
   leniency?: LeniencyPolicy;
 }
 
+// AKS's quotas and pool rules (docs: "Quotas, virtual machine size restrictions, and region
+// availability in AKS"; the spec's descriptions of count, maxPods and the pool name).
+export const POOL_NODE_LIMIT = 1000;
+export const CLUSTER_NODE_LIMIT = 5000;
+export const CLUSTER_POOL_LIMIT = 100;
+const MAX_PODS_RANGE = [10, 250] as const;
+const WINDOWS_POOL_NAME_LIMIT = 6;
+
+/**
+ * AKS's quotas over a cluster's pools as a write would leave them (every pool body, changed or not):
+ * at most 100 pools and 5,000 nodes. Refused before anything is stored.
+ */
+export function assertClusterQuotas(clusterName: string, pools: { properties: Record<string, any> }[]): void {
+  if (pools.length > CLUSTER_POOL_LIMIT) throw errors.tooManyAgentPools(clusterName, pools.length, CLUSTER_POOL_LIMIT);
+  let nodes = 0;
+  for (const pool of pools) nodes += pool.properties.count ?? 0;
+  if (nodes > CLUSTER_NODE_LIMIT) throw errors.tooManyClusterNodes(clusterName, nodes, CLUSTER_NODE_LIMIT);
+}
+
 /** The stored agent pool resource: {id, name, type, properties}. */
 export function buildPool(ctx: PoolContext, requested: Record<string, any>, previous: Record<string, any> | undefined): Record<string, any> {
   const before = previous?.properties ?? {};
@@ -397,9 +469,19 @@ export function buildPool(ctx: PoolContext, requested: Record<string, any>, prev
   if (mode === "System" && count < 1) {
     throw errors.systemPoolCountTooLow(ctx.name);
   }
+  // AKS's own rules for a pool, before anything is stored (the spec has no bounds for them).
+  if (count < 0 || count > POOL_NODE_LIMIT) throw errors.agentPoolCountOutOfRange(count, mode === "System" ? 1 : 0, POOL_NODE_LIMIT, mode === "System");
   if (input.enableAutoScaling && (input.minCount === undefined || input.maxCount === undefined || input.minCount > input.maxCount)) {
     throw errors.autoscaleBoundsInvalid(ctx.name);
   }
+  // Not enforced yet: a new autoscaled pool's count within minCount..maxCount. Microsoft's own example
+  // AgentPools_Update.json (count 3, minCount 2, maxCount 2), which the conformance suite replays as a
+  // creation and expects accepted, would be refused.
+  const maxPods = input.maxPods ?? before.maxPods;
+  if (maxPods !== undefined && (maxPods < MAX_PODS_RANGE[0] || maxPods > MAX_PODS_RANGE[1])) throw errors.maxPodsInvalid();
+  const osType = input.osType ?? before.osType ?? "Linux";
+  if (osType === "Windows" && mode === "System") throw errors.systemPoolMustBeLinux(ctx.name);
+  if (osType === "Windows" && ctx.name.length > WINDOWS_POOL_NAME_LIMIT) throw errors.windowsPoolNameTooLong();
   const wasStopped = before.powerState?.code === "Stopped";
   const power: string = input.powerState?.code ?? before.powerState?.code ?? "Running";
   if (power === "Stopped" && !wasStopped && mode === "System") {

@@ -4,7 +4,8 @@
 // cannot change) are here.
 import { errors } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
-import type { StoredResource } from "../store/store.js";
+import type { PageReader } from "../arm/paging.js";
+import { pageReader, type StoredResource } from "../store/store.js";
 import type { EngineCore } from "./core.js";
 import { CLUSTER_TYPE, normaliseLocation, RESOURCE_GROUP_TYPE, resourceGroupBody, resourceGroupId } from "./model.js";
 
@@ -35,8 +36,10 @@ export class ResourceGroups {
     return group;
   }
 
-  list(subscriptionId: string): StoredResource[] {
-    return this.core.store.listByType(subscriptionId, RESOURCE_GROUP_TYPE);
+  /** The subscription's groups as a page source: the store reads one page at a time, after the last one. */
+  list(subscriptionId: string): PageReader<StoredResource> {
+    const { store } = this.core;
+    return pageReader(store, (range) => store.listByType(subscriptionId, RESOURCE_GROUP_TYPE, range));
   }
 
   /** ResourceGroups_CreateOrUpdate: a group keeps its name's casing and its location; tags and managedBy are replaced. */

@@ -7,7 +7,8 @@
 import { randomUUID } from "node:crypto";
 import type { ArmError } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
-import type { StoredResource } from "../store/store.js";
+import type { PageReader } from "../arm/paging.js";
+import { pageReader, type StoredResource } from "../store/store.js";
 import type { EngineCore } from "./core.js";
 import { CLUSTER_TYPE, POOL_TYPE, RESOURCE_GROUP_TYPE, systemData, type Caller } from "./model.js";
 
@@ -73,8 +74,16 @@ export class ChildResources {
     return this.core.store.children(parent.id, kind.type);
   }
 
-  listInSubscription(subscriptionId: string, kind: ChildKind): StoredResource[] {
-    return this.core.store.listByType(subscriptionId, kind.type);
+  /** The parent's children of a kind as a page source: the store reads one page at a time, after the last one. */
+  pages(parent: StoredResource, kind: ChildKind): PageReader<StoredResource> {
+    const { store } = this.core;
+    return pageReader(store, (range) => store.children(parent.id, kind.type, range));
+  }
+
+  /** The subscription's resources of a kind as a page source (Snapshots_List). */
+  listInSubscription(subscriptionId: string, kind: ChildKind): PageReader<StoredResource> {
+    const { store } = this.core;
+    return pageReader(store, (range) => store.listByType(subscriptionId, kind.type, range));
   }
 
   /** Creates or replaces a child at once (a synchronous PUT). */

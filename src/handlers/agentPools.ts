@@ -5,7 +5,7 @@ import type { OperationHandlers } from "./contract.js";
 export const agentPoolHandlers = {
   AgentPools_List: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName } = req.params;
-    return { status: 200, body: page(req, engine.listPools(subscriptionId, resourceGroupName, resourceName), (p) => p.body) };
+    return { status: 200, body: page(req, engine.poolPages(subscriptionId, resourceGroupName, resourceName), (p) => p.body) };
   },
 
   AgentPools_Get: (req, { engine }) => {

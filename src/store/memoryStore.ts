@@ -2,13 +2,18 @@ import type { OperationRecord } from "../arm/lro.js";
 import { deepFreeze, isUnsettled, normaliseId, recordChecks, type Range, type ResourceStore, type StoredResource } from "./store.js";
 
 /**
- * In-memory store: maps plus two indexes (by parent, by subscription and type) for cheap lists.
+ * In-memory store: maps plus three list indexes (by parent, by parent and type, by subscription and
+ * type), each keeping its keys in position order so a page after a position is a binary search away.
  * Its transaction gives all-or-nothing by undo log, so a change refused half-way leaves no trace.
  */
 export class MemoryStore implements ResourceStore {
   private resources = new Map<string, StoredResource>();
-  private byParent = new Map<string, Set<string>>();
-  private byType = new Map<string, Set<string>>();
+  /** Each stored key's position (creation sequence): list order. */
+  private positions = new Map<string, number>();
+  private lastPosition = 0;
+  private byParent = new Map<string, OrderedKeys>();
+  private byParentType = new Map<string, OrderedKeys>();
+  private byType = new Map<string, OrderedKeys>();
   private operations = new Map<string, OperationRecord>();
   private readonly settings = new Map<string, string>();
   private undo: (() => void)[] | undefined;
@@ -25,32 +30,61 @@ export class MemoryStore implements ResourceStore {
     this.resources.set(key, resource);
     // Most puts store a new version of a record: it is indexed already, under the same keys.
     if (previous && previous.parentKey === resource.parentKey && previous.subscriptionId === resource.subscriptionId && previous.type === resource.type) return;
-    if (previous) this.unindex(key, previous);
-    index(this.byParent, resource.parentKey, key);
-    index(this.byType, typeKey(resource.subscriptionId, resource.type), key);
+    // An update keeps its position (as the SQLite store keeps a row's seq); a new record stands last.
+    let position = this.positions.get(key);
+    if (previous && position !== undefined) this.unindex(key, previous, position);
+    else this.positions.set(key, (position = ++this.lastPosition));
+    this.index(key, resource, position);
   }
 
   delete(id: string): boolean {
     const key = normaliseId(id);
     const existing = this.resources.get(key);
     if (!existing) return false;
-    this.record(() => this.put(existing));
+    const position = this.positions.get(key)!;
+    // Undone, it is back where it stood.
+    this.record(() => {
+      this.resources.set(key, existing);
+      this.positions.set(key, position);
+      this.index(key, existing, position);
+    });
     this.resources.delete(key);
-    this.unindex(key, existing);
+    this.positions.delete(key);
+    this.unindex(key, existing, position);
     return true;
   }
 
-  private unindex(key: string, resource: StoredResource): void {
-    this.byParent.get(resource.parentKey)?.delete(key);
-    this.byType.get(typeKey(resource.subscriptionId, resource.type))?.delete(key);
+  private index(key: string, resource: StoredResource, position: number): void {
+    for (const [map, listKey] of this.listsOf(resource)) {
+      let list = map.get(listKey);
+      if (!list) map.set(listKey, (list = new OrderedKeys()));
+      list.add(key, position);
+    }
+  }
+
+  private unindex(key: string, resource: StoredResource, position: number): void {
+    for (const [map, listKey] of this.listsOf(resource)) map.get(listKey)?.remove(key, position);
+  }
+
+  private listsOf(resource: StoredResource): [Map<string, OrderedKeys>, string][] {
+    return [
+      [this.byParent, resource.parentKey],
+      [this.byParentType, parentTypeKey(resource.parentKey, resource.type)],
+      [this.byType, typeKey(resource.subscriptionId, resource.type)],
+    ];
   }
 
   children<T>(parentId: string, type?: string, range?: Range): StoredResource<T>[] {
-    return this.collect<T>(this.byParent.get(normaliseId(parentId)), type, range);
+    const parentKey = normaliseId(parentId);
+    return this.collect<T>(type === undefined ? this.byParent.get(parentKey) : this.byParentType.get(parentTypeKey(parentKey, type)), range);
   }
 
   listByType<T>(subscriptionId: string, type: string, range?: Range): StoredResource<T>[] {
-    return this.collect<T>(this.byType.get(typeKey(subscriptionId, type)), undefined, range);
+    return this.collect<T>(this.byType.get(typeKey(subscriptionId, type)), range);
+  }
+
+  position(id: string): number | undefined {
+    return this.positions.get(normaliseId(id));
   }
 
   getOperation(id: string): OperationRecord | undefined {
@@ -105,7 +139,9 @@ export class MemoryStore implements ResourceStore {
 
   clear(): void {
     this.resources = new Map();
+    this.positions = new Map();
     this.byParent = new Map();
+    this.byParentType = new Map();
     this.byType = new Map();
     this.operations = new Map();
   }
@@ -116,26 +152,55 @@ export class MemoryStore implements ResourceStore {
     this.undo?.push(step);
   }
 
-  private collect<T>(keys: Set<string> | undefined, type?: string, range?: Range): StoredResource<T>[] {
+  private collect<T>(list: OrderedKeys | undefined, range?: Range): StoredResource<T>[] {
+    if (!list) return [];
+    const { keys } = list;
+    const first = (range?.after === undefined ? 0 : list.firstAfter(range.after)) + (range?.offset ?? 0);
+    const end = Math.min(keys.length, range ? first + range.limit : keys.length);
     const out: StoredResource<T>[] = [];
-    const wanted = type?.toLowerCase();
-    let skip = range?.offset ?? 0;
-    const limit = range?.limit ?? Infinity;
-    for (const key of keys ?? []) {
-      if (out.length >= limit) break;
-      const resource = this.resources.get(key);
-      if (!resource || (wanted && resource.type.toLowerCase() !== wanted)) continue;
-      if (skip > 0) skip--;
-      else out.push(resource);
-    }
+    for (let i = first; i < end; i++) out.push(this.resources.get(keys[i])!);
     return out;
   }
 }
 
-const typeKey = (subscriptionId: string, type: string) => `${subscriptionId}|${type}`.toLowerCase();
+/** The keys of one list with their positions, both in position order. */
+class OrderedKeys {
+  readonly keys: string[] = [];
+  private readonly positions: number[] = [];
 
-function index(map: Map<string, Set<string>>, key: string, value: string): void {
-  let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
-  set.add(value);
+  /** The index of the first entry whose position is greater than `position`. */
+  firstAfter(position: number): number {
+    const { positions } = this;
+    let [low, high] = [0, positions.length];
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (positions[middle] <= position) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  add(key: string, position: number): void {
+    const { positions } = this;
+    if (positions.length === 0 || positions[positions.length - 1] < position) {
+      // the usual case: a new record, the newest
+      this.keys.push(key);
+      positions.push(position);
+      return;
+    }
+    const at = this.firstAfter(position);
+    if (this.keys[at - 1] === key) return;
+    this.keys.splice(at, 0, key);
+    positions.splice(at, 0, position);
+  }
+
+  remove(key: string, position: number): void {
+    const at = this.firstAfter(position) - 1;
+    if (at < 0 || this.keys[at] !== key) return;
+    this.keys.splice(at, 1);
+    this.positions.splice(at, 1);
+  }
 }
+
+const typeKey = (subscriptionId: string, type: string) => `${subscriptionId}|${type}`.toLowerCase();
+const parentTypeKey = (parentKey: string, type: string) => `${parentKey}|${type.toLowerCase()}`;

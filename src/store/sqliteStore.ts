@@ -27,6 +27,8 @@ const MIGRATIONS: string[] = [
   // Reads on demand: lists by subscription and type, and what a restart must settle, without a scan.
   `CREATE INDEX resources_by_type ON resources (subscription_id COLLATE NOCASE, type COLLATE NOCASE, seq);
    CREATE INDEX resources_unsettled ON resources (seq) WHERE ${unsettledCondition()};`,
+  // A parent's children of one type (a group's clusters, a cluster's pools) read a page from where the last one ended.
+  `CREATE INDEX resources_by_parent_type ON resources (parent_key, type COLLATE NOCASE, seq);`,
 ];
 
 /** The SQL form of store.ts's isUnsettled (the partial index and its query must use the same words). */
@@ -62,8 +64,8 @@ export class SqliteStore implements ResourceStore {
   /** `null` records a key known to be absent, so a repeated miss costs no query. */
   private readonly records = new BoundedCache<string, StoredResource | null>(RECORD_CACHE_LIMIT);
   private readonly operations = new BoundedCache<string, OperationRecord | null>(OPERATION_CACHE_LIMIT);
-  /** Keys of each parent's children in list order, when there are few; a new child drops its parent's list. */
-  private readonly childKeys = new BoundedCache<string, string[]>(CHILD_LIST_CACHE_LIMIT);
+  /** Keys of each parent's children in list order with their positions, when there are few; a new child drops its parent's list. */
+  private readonly childKeys = new BoundedCache<string, { keys: string[]; positions: number[] }>(CHILD_LIST_CACHE_LIMIT);
   private readonly statements;
   private seq = 0;
   private depth = 0;
@@ -92,7 +94,7 @@ export class SqliteStore implements ResourceStore {
       throw error;
     }
     this.statements = {
-      // An update keeps the row's seq: lists stay in creation order.
+      // An update keeps the row's seq (its position): lists stay in creation order, and pages resume after a seq.
       upsert: this.db.prepare(
         `INSERT INTO resources (key, seq, id, type, parent_key, subscription_id, etag, active_operation, body)
          VALUES (@key, @seq, @id, @type, @parentKey, @subscriptionId, @etag, @activeOperation, @body)
@@ -102,14 +104,16 @@ export class SqliteStore implements ResourceStore {
       ),
       get: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE key = ?`),
       remove: this.db.prepare("DELETE FROM resources WHERE key = ?"),
-      children: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE parent_key = ? ORDER BY seq LIMIT ? OFFSET ?`),
-      firstChildren: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE parent_key = ? ORDER BY seq LIMIT ${CACHED_CHILD_LIST_MAX + 1}`),
+      // Ranged reads start after a seq (0: from the start), through an index that ends in seq.
+      children: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE parent_key = ? AND seq > ? ORDER BY seq LIMIT ? OFFSET ?`),
+      firstChildren: this.db.prepare(`SELECT ${RESOURCE_COLUMNS}, seq FROM resources WHERE parent_key = ? ORDER BY seq LIMIT ${CACHED_CHILD_LIST_MAX + 1}`),
       childrenOfType: this.db.prepare(
-        `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE parent_key = ? AND type = ? COLLATE NOCASE ORDER BY seq LIMIT ? OFFSET ?`,
+        `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE parent_key = ? AND type = ? COLLATE NOCASE AND seq > ? ORDER BY seq LIMIT ? OFFSET ?`,
       ),
       byType: this.db.prepare(
-        `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE subscription_id = ? COLLATE NOCASE AND type = ? COLLATE NOCASE ORDER BY seq LIMIT ? OFFSET ?`,
+        `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE subscription_id = ? COLLATE NOCASE AND type = ? COLLATE NOCASE AND seq > ? ORDER BY seq LIMIT ? OFFSET ?`,
       ),
+      position: this.db.prepare("SELECT seq FROM resources WHERE key = ?").pluck(),
       locked: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE active_operation IS NOT NULL ORDER BY seq`),
       unsettled: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${unsettledCondition()} ORDER BY seq`),
       all: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources ORDER BY seq`),
@@ -203,36 +207,43 @@ export class SqliteStore implements ResourceStore {
 
   children<T>(parentId: string, type?: string, range?: Range): StoredResource<T>[] {
     const parentKey = normaliseId(parentId);
-    const few = this.fewChildren(parentKey);
+    const [after, limit, offset] = [range?.after ?? 0, range?.limit ?? -1, range?.offset ?? 0];
+    const few = this.childKeys.get(parentKey) ?? this.readFewChildren(parentKey);
     if (few) {
+      // A deleted child is left in the list (its record reads undefined): skip it.
       const wanted = type?.toLowerCase();
-      const matching = wanted ? few.filter((record) => record.type.toLowerCase() === wanted) : few;
-      return range ? matching.slice(range.offset, range.offset + range.limit) : matching;
+      const out: StoredResource[] = [];
+      let skip = offset;
+      for (let i = 0; i < few.keys.length && out.length !== limit; i++) {
+        if (few.positions[i] <= after) continue;
+        const record = this.get(few.keys[i]);
+        if (!record || record.parentKey !== parentKey || (wanted && record.type.toLowerCase() !== wanted)) continue;
+        if (skip > 0) skip--;
+        else out.push(record);
+      }
+      return out;
     }
-    const [limit, offset] = [range?.limit ?? -1, range?.offset ?? 0];
-    return type ? this.rows(this.statements.childrenOfType, parentKey, type, limit, offset) : this.rows(this.statements.children, parentKey, limit, offset);
+    return type
+      ? this.rows(this.statements.childrenOfType, parentKey, type, after, limit, offset)
+      : this.rows(this.statements.children, parentKey, after, limit, offset);
   }
 
-  /** All children of a parent that has few, from the kept key list (read and kept when missing); undefined when it has many. */
-  private fewChildren(parentKey: string): StoredResource[] | undefined {
-    const keys = this.childKeys.get(parentKey);
-    if (keys) {
-      // A deleted child is left in the list (its record reads undefined): skip it.
-      const records: StoredResource[] = [];
-      for (const key of keys) {
-        const record = this.get(key);
-        if (record && record.parentKey === parentKey) records.push(record);
-      }
-      return records;
-    }
-    const rows = this.statements.firstChildren.all(parentKey) as ResourceRow[];
+  /** The key list of a parent that has few children, read and kept; undefined when it has many. */
+  private readFewChildren(parentKey: string): { keys: string[]; positions: number[] } | undefined {
+    const rows = this.statements.firstChildren.all(parentKey) as (ResourceRow & { seq: number })[];
     if (rows.length > CACHED_CHILD_LIST_MAX) return undefined;
-    this.childKeys.set(parentKey, rows.map((row) => row.key));
-    return rows.map((row) => this.fromRow(row));
+    for (const row of rows) this.fromRow(row);
+    const few = { keys: rows.map((row) => row.key), positions: rows.map((row) => row.seq) };
+    this.childKeys.set(parentKey, few);
+    return few;
   }
 
   listByType<T>(subscriptionId: string, type: string, range?: Range): StoredResource<T>[] {
-    return this.rows(this.statements.byType, subscriptionId, type, range?.limit ?? -1, range?.offset ?? 0);
+    return this.rows(this.statements.byType, subscriptionId, type, range?.after ?? 0, range?.limit ?? -1, range?.offset ?? 0);
+  }
+
+  position(id: string): number | undefined {
+    return (this.statements.position.get(normaliseId(id)) as number | undefined) ?? undefined;
   }
 
   getOperation(id: string): OperationRecord | undefined {

@@ -2,6 +2,7 @@
 // long-running operation records. Synchronous on purpose: both implementations (memoryStore.ts, and
 // sqliteStore.ts over better-sqlite3) answer without I/O waits, so a change is one atomic step.
 import type { OperationRecord } from "../arm/lro.js";
+import type { PageReader } from "../arm/paging.js";
 
 export interface StoredResource<TBody = any> {
   /** The id in the casing the client created it with. */
@@ -22,10 +23,16 @@ export interface ResourceStore {
   get<T = any>(id: string): StoredResource<T> | undefined;
   put(resource: StoredResource): void;
   delete(id: string): boolean;
-  /** Direct children of a resource (or of a resource group), optionally of one type, in insertion order; optionally one range of them. */
+  /** Direct children of a resource (or of a resource group), optionally of one type, in list order; optionally one range of them. */
   children<T = any>(parentId: string, type?: string, range?: Range): StoredResource<T>[];
-  /** Every resource of a type in a subscription, in insertion order; optionally one range of them. */
+  /** Every resource of a type in a subscription, in list order; optionally one range of them. */
   listByType<T = any>(subscriptionId: string, type: string, range?: Range): StoredResource<T>[];
+  /**
+   * Where a stored resource stands in every list it is in: its creation sequence, a number that only
+   * grows. List order is position order, the same in both stores: creation order, an update keeping
+   * its place, a resource created again (after a delete) standing last. Undefined when it is not stored.
+   */
+  position(id: string): number | undefined;
   getOperation(id: string): OperationRecord | undefined;
   putOperation(operation: OperationRecord): void;
   listOperations(status?: OperationRecord["status"]): OperationRecord[];
@@ -50,8 +57,26 @@ export interface ResourceStore {
 
 /** A slice of a list, in list order: what one page of an ARM list needs. */
 export interface Range {
-  offset: number;
+  /** Start after the item at this position (see ResourceStore.position), whether or not it is still stored. */
+  after?: number;
+  /** Items to pass over first (after `after`, when given). */
+  offset?: number;
   limit: number;
+}
+
+/**
+ * One store list as paging reads it: each page is one ranged read that resumes after the position of
+ * the last item the previous page returned, so deletions and creations between pages shift nothing.
+ */
+export function pageReader<T = any>(store: ResourceStore, list: (range: Range) => StoredResource<T>[]): PageReader<StoredResource<T>> {
+  return {
+    read: (after, limit) => list({ after, limit }),
+    position: (item) => {
+      const position = store.position(item.id);
+      if (position === undefined) throw new Error(`${item.id} was listed but is not stored`);
+      return position;
+    },
+  };
 }
 
 export const normaliseId = (id: string): string => id.toLowerCase();

@@ -24,7 +24,7 @@ export function childHandlers(kind: ChildKind, nameParam: string) {
 
   const list = serving((req, { engine }) => {
     const { children } = engine;
-    return { status: 200, body: page(req, children.list(children.parentOf(kind, req.params), kind), (c) => c.body) };
+    return { status: 200, body: page(req, children.pages(children.parentOf(kind, req.params), kind), (c) => c.body) };
   });
 
   const put = serving((req, { engine }) => {
