@@ -21,8 +21,19 @@ const clusterBody = {
   properties: { dnsPrefix: "paging", agentPoolProfiles: [{ name: "nodepool1", count: 1, vmSize: "Standard_DS2_v2", mode: "System" }] },
 };
 
+/** The bearer token each emulator's own token endpoint issued, by base URL: sent as a client sends it. */
+const tokens = new Map<string, string>();
+
+async function started(emu: TestEmulator): Promise<string> {
+  const token = await emu.credential.getToken("https://management.azure.com/.default");
+  tokens.set(emu.url, token!.token);
+  return emu.url;
+}
+
 async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const init: RequestInit = { method, headers: body === undefined ? {} : { "content-type": "application/json" } };
+  const headers: Record<string, string> = { authorization: `Bearer ${tokens.get(base)}` };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const init: RequestInit = { method, headers };
   if (body !== undefined) init.body = JSON.stringify(body);
   const response = await fetch(new URL(path, base), init);
   const text = await response.text();
@@ -86,7 +97,7 @@ describe.each(kinds)("paging on %s", (_kind, onDisk) => {
   beforeAll(async () => {
     dataDir = onDisk ? mkdtempSync(join(tmpdir(), "aks-paging-")) : undefined;
     emu = await startTestEmulator({ dataDir });
-    base = emu.url;
+    base = await started(emu);
   });
   afterAll(async () => {
     await emu?.close();
@@ -221,7 +232,7 @@ describe.each(kinds)("paging on %s", (_kind, onDisk) => {
       const expected = await follow(base, first);
       await emu.close();
       emu = await startTestEmulator({ dataDir });
-      base = emu.url;
+      base = await started(emu);
       expect(await follow(base, first)).toEqual(expected);
     });
   }
