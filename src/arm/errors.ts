@@ -309,6 +309,29 @@ export const errors = {
   /** 400 LocationNotAvailableForResourceType: a cluster PUT moving the cluster. */
   clusterLocationChange: (cluster: string, from: string, to: string) =>
     err(400, "LocationNotAvailableForResourceType", `The location of cluster '${cluster}' cannot change from '${from}' to '${to}'.`, "location"),
+  /** 400 PropertyChangeNotAllowed: an update changing a create-only cluster property (AKS's words: "Changing property 'dnsPrefix' is not allowed."). */
+  propertyChangeNotAllowed: (property: string) => err(400, "PropertyChangeNotAllowed", `Changing property '${property}' is not allowed.`, property),
+  /**
+   * 400 InvalidParameter: a dnsPrefix that is not 1-54 letters, digits and hyphens starting and ending
+   * alphanumeric (AKS's naming rules, https://aka.ms/aks-naming-rules). AKS's exact words were not found;
+   * this follows its pattern for a refused parameter ("The value of parameter ... is invalid.").
+   */
+  dnsPrefixInvalid: (dnsPrefix: string) =>
+    err(
+      400,
+      "InvalidParameter",
+      `The value of parameter dnsPrefix '${dnsPrefix}' is invalid: it must contain between 1 and 54 characters, only letters, numbers and hyphens, and start and end with a letter or a number. Please see https://aka.ms/aks-naming-rules for more details.`,
+      "properties.dnsPrefix",
+    ),
+  /** 400 InvalidTagNameCharacters: ARM's answer for tag names with a reserved or control character; `names` as ARM lists them, joined by ", ". */
+  tagNameCharacters: (names: string) =>
+    err(400, "InvalidTagNameCharacters", `The tag names '${names}' have reserved characters '<,>,%,&,\\,?,/' or control characters.`, "tags"),
+  /** 400 InvalidTagName: ARM's answer for a tag name over 512 characters; `names` joined by ", ". */
+  tagNameTooLong: (names: string, limit: number) =>
+    err(400, "InvalidTagName", `Tag key too large. Following tag name '${names}' exceeded the maximum length. Maximum allowed length for tag name - '${limit}' characters.`, "tags"),
+  /** 400 InvalidTags: ARM's answer for more than 50 tags on a resource. */
+  tooManyTags: (count: number, limit: number) =>
+    err(400, "InvalidTags", `Too many tags specified. Requested tag count - '${count}'. Maximum number of tags allowed - '${limit}'.`, "tags"),
   /** 400 InvalidParameter: a new cluster without agent pools. */
   clusterWithoutPools: () =>
     err(400, "InvalidParameter", "A managed cluster needs at least one agent pool in properties.agentPoolProfiles, and one of them must be a System pool.", "properties.agentPoolProfiles"),

@@ -36,6 +36,7 @@ import {
   POOL_TYPE,
   PRIVATE_STATE,
   RESOURCE_GROUP_TYPE,
+  assertValidTags,
   type Caller,
 } from "./model.js";
 import { ResourceGroups } from "./resourceGroups.js";
@@ -199,6 +200,7 @@ export class Engine {
       assertPreconditions(conditions, cluster.body.eTag, { kind: "managed cluster", name: cluster.body.name });
       core.assertClusterIdle(cluster);
       assertNotStopped(cluster);
+      assertValidTags(tags);
       const body = { ...cluster.body, tags: tags ?? {}, eTag: crypto.randomUUID(), systemData: { ...cluster.body.systemData, lastModifiedBy: caller.principal.id, lastModifiedByType: caller.principal.type, lastModifiedAt: core.clock.now().toISOString() } };
       const updated = { ...cluster, body, etag: body.eTag };
       core.store.put(updated);

@@ -4,6 +4,7 @@
 // read-only and defaulted fields Azure computes are filled in.
 import { createHash, randomUUID } from "node:crypto";
 import { errors } from "../arm/errors.js";
+import { normaliseLocation } from "../arm/locations.js";
 import type { LeniencyPolicy } from "../arm/leniency.js";
 import type { StoredResource } from "../store/store.js";
 import { clusterUpgradeTarget, minorOf, nodeImageVersion, poolVersion, resolveKubernetesVersion } from "./versions.js";
@@ -273,13 +274,20 @@ export function buildCluster(
   request: Record<string, any>,
   previous: Record<string, any> | undefined,
 ): { cluster: Record<string, any>; pools: PoolInput[] } {
-  const location: string = previous?.location ?? request.location;
+  // ARM's form of the location ("East US" is eastus): it names the node resource group, the operation URLs and the FQDNs.
+  // Not enforced: ARM's refusal of a location the emulator does not offer (LocationNotAvailableForResourceType).
+  // Microsoft's own examples, which the conformance suite replays and expects accepted, create clusters
+  // in "location1".
+  const location: string = previous?.location ?? normaliseLocation(request.location);
+  assertValidTags(request.tags);
   if (previous && request.location && normaliseLocation(request.location) !== normaliseLocation(previous.location)) {
     throw errors.clusterLocationChange(ctx.name, previous.location, request.location);
   }
   const requested = withoutKeys(request.properties ?? {}, READ_ONLY_CLUSTER_PROPERTIES);
   const { agentPoolProfiles, ...clusterProperties } = requested;
   const before = previous?.properties ?? {};
+  if (previous) assertCreateOnlyUnchanged(clusterProperties, before);
+  else if (clusterProperties.dnsPrefix !== undefined && !DNS_PREFIX_RE.test(clusterProperties.dnsPrefix)) throw errors.dnsPrefixInvalid(String(clusterProperties.dnsPrefix));
 
   // An empty version (AKS's own examples send "") means none: the default, or the current one.
   const requestedVersion: string | undefined = clusterProperties.kubernetesVersion || undefined;
@@ -295,7 +303,8 @@ export function buildCluster(
     before.dnsPrefix ??
     `${ctx.name.slice(0, 10)}-${ctx.resourceGroup.slice(0, 16)}-${ctx.subscriptionId.slice(0, 6)}`.replace(/[^a-zA-Z0-9-]/g, "");
   const hash = shortHash(ctx.id);
-  const nodeResourceGroup = clusterProperties.nodeResourceGroup ?? before.nodeResourceGroup ?? `MC_${ctx.resourceGroup}_${ctx.name}_${location}`;
+  // The stored name stands (a change is refused; another casing is the same group).
+  const nodeResourceGroup = before.nodeResourceGroup ?? clusterProperties.nodeResourceGroup ?? `MC_${ctx.resourceGroup}_${ctx.name}_${location}`;
   const fqdnBase = `${dnsPrefix}-${hash}`;
   const isPrivate = clusterProperties.apiServerAccessProfile?.enablePrivateCluster === true;
 
@@ -311,7 +320,7 @@ export function buildCluster(
     enableRBAC: clusterProperties.enableRBAC ?? true,
     supportPlan: clusterProperties.supportPlan ?? "KubernetesOfficial",
     servicePrincipalProfile: clusterProperties.servicePrincipalProfile ?? before.servicePrincipalProfile ?? { clientId: "msi" },
-    networkProfile: networkProfile(clusterProperties.networkProfile, ctx, nodeResourceGroup),
+    networkProfile: networkProfile(previous ? keptNetworkProfile(clusterProperties.networkProfile, before.networkProfile) : clusterProperties.networkProfile, ctx, nodeResourceGroup),
     azurePortalFQDN: `${fqdnBase}.portal.hcp.${normaliseLocation(location)}.azmk8s.io`,
     resourceUID: before.resourceUID ?? randomUUID().replace(/-/g, "").slice(0, 24),
   };
@@ -358,8 +367,65 @@ export function buildCluster(
   return { cluster, pools };
 }
 
-export function normaliseLocation(location: string): string {
-  return location.replace(/\s+/g, "").toLowerCase();
+export { normaliseLocation };
+
+// ---- create-only properties ------------------------------------------------------------------------
+// What AKS refuses to change on an existing cluster, 400 PropertyChangeNotAllowed "Changing property
+// 'dnsPrefix' is not allowed." (target dnsPrefix; AKS's answer to Terraform and Rancher). The spec says
+// "cannot be updated once the Managed Cluster has been created" of dnsPrefix and fqdnSubdomain; AKS
+// refuses nodeResourceGroup and the network plugin, service CIDR and DNS service IP the same way (the
+// message's property path follows AKS's pattern). outboundType is not among them: the spec calls it
+// create-only but AKS has updated it in place since 2023 (az aks update --outbound-type). A PUT that
+// leaves one out keeps it: that is no change.
+const CREATE_ONLY_PROPERTIES: readonly { path: string; read: (p: Record<string, any>) => unknown; caseInsensitive?: boolean }[] = [
+  { path: "dnsPrefix", read: (p) => p.dnsPrefix },
+  { path: "fqdnSubdomain", read: (p) => p.fqdnSubdomain },
+  { path: "nodeResourceGroup", read: (p) => p.nodeResourceGroup, caseInsensitive: true },
+  { path: "networkProfile.networkPlugin", read: (p) => p.networkProfile?.networkPlugin, caseInsensitive: true },
+  { path: "networkProfile.serviceCidr", read: (p) => p.networkProfile?.serviceCidr },
+  { path: "networkProfile.dnsServiceIP", read: (p) => p.networkProfile?.dnsServiceIP },
+];
+/** AKS's naming rule for dnsPrefix (the spec has no pattern): 1-54 letters, digits and hyphens, alphanumeric at both ends. */
+const DNS_PREFIX_RE = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,52}[a-zA-Z0-9])?$/;
+const KEPT_NETWORK_PROPERTIES = ["networkPlugin", "serviceCidr", "dnsServiceIP"];
+
+function assertCreateOnlyUnchanged(requested: Record<string, any>, before: Record<string, any>): void {
+  for (const { path, read, caseInsensitive } of CREATE_ONLY_PROPERTIES) {
+    const sent = read(requested);
+    const stored = read(before);
+    if (sent === undefined || sent === null || stored === undefined) continue;
+    const same = caseInsensitive && typeof sent === "string" && typeof stored === "string" ? sent.toLowerCase() === stored.toLowerCase() : sent === stored;
+    if (!same) throw errors.propertyChangeNotAllowed(path);
+  }
+}
+
+/** An update's network profile: the create-only fields it leaves out keep their stored values (with the plugin, its mode). */
+function keptNetworkProfile(requested: Record<string, any> | undefined, stored: Record<string, any> | undefined): Record<string, any> | undefined {
+  if (!stored) return requested;
+  const kept: Record<string, any> = {};
+  for (const key of KEPT_NETWORK_PROPERTIES) if (requested?.[key] === undefined && stored[key] !== undefined) kept[key] = stored[key];
+  if (requested?.networkPlugin === undefined && requested?.networkPluginMode === undefined && stored.networkPluginMode !== undefined) kept.networkPluginMode = stored.networkPluginMode;
+  return Object.keys(kept).length ? { ...requested, ...kept } : requested;
+}
+
+// ---- tags ------------------------------------------------------------------------------------------
+// ARM's limits on a resource's tags (Azure Resource Manager docs, "Use tags to organize your Azure
+// resources": 50 tags, names of 512 characters at most without < > % & \ ? /), with ARM's codes and
+// words, checked in ARM's order: characters, name lengths, count. Not enforced: ARM's 256-character
+// limit on a value (InvalidTagValueLength), since test/api/hardening.test.ts expects a 400-character
+// value accepted.
+export const TAG_LIMIT = 50;
+export const TAG_NAME_LIMIT = 512;
+const RESERVED_TAG_NAME_CHARACTERS = /[<>%&\\?\/\u0000-\u001f\u007f]/;
+
+export function assertValidTags(tags: unknown): void {
+  if (!tags || typeof tags !== "object") return;
+  const entries = Object.entries(tags as Record<string, unknown>);
+  const reserved = entries.filter(([name]) => RESERVED_TAG_NAME_CHARACTERS.test(name)).map(([name]) => name);
+  if (reserved.length) throw errors.tagNameCharacters(reserved.join(", "));
+  const longNames = entries.filter(([name]) => name.length > TAG_NAME_LIMIT).map(([name]) => name);
+  if (longNames.length) throw errors.tagNameTooLong(longNames.join(", "), TAG_NAME_LIMIT);
+  if (entries.length > TAG_LIMIT) throw errors.tooManyTags(entries.length, TAG_LIMIT);
 }
 
 /** A resource group as ARM serves it (Microsoft.Resources/resourceGroups). */

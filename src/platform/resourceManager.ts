@@ -5,6 +5,7 @@ import type { RouteDef } from "../api/routeIndex.js";
 import { publishedVersions } from "../api/apiVersions.js";
 import { publishedApiVersions } from "../../generated/operations.js";
 import { errors } from "../arm/errors.js";
+import { LOCATIONS } from "../arm/locations.js";
 import { isTerminal, locationUrl, operationStatusBody, type OperationRecord } from "../arm/lro.js";
 import { page } from "../arm/paging.js";
 import type { VersionPolicy } from "../http/armPipeline.js";
@@ -39,16 +40,6 @@ const KNOWN_PROVIDERS = [
   "Microsoft.HealthcareApis", "Microsoft.MachineLearningServices", "Microsoft.Automation", "Microsoft.Batch",
 ];
 
-const LOCATIONS: [string, string, string][] = [
-  ["eastus", "East US", "US"], ["eastus2", "East US 2", "US"], ["westus", "West US", "US"], ["westus2", "West US 2", "US"],
-  ["westus3", "West US 3", "US"], ["centralus", "Central US", "US"], ["northeurope", "North Europe", "Europe"],
-  ["westeurope", "West Europe", "Europe"], ["uksouth", "UK South", "UK"], ["swedencentral", "Sweden Central", "Europe"],
-  ["germanywestcentral", "Germany West Central", "Europe"], ["francecentral", "France Central", "Europe"],
-  ["southeastasia", "Southeast Asia", "Asia Pacific"], ["eastasia", "East Asia", "Asia Pacific"],
-  ["japaneast", "Japan East", "Asia Pacific"], ["australiaeast", "Australia East", "Asia Pacific"],
-  ["canadacentral", "Canada Central", "Canada"], ["brazilsouth", "Brazil South", "South America"],
-  ["centralindia", "Central India", "Asia Pacific"], ["koreacentral", "Korea Central", "Asia Pacific"],
-];
 
 const RESOURCE_GROUP_NAME_RE = /^[-\w._()]{1,90}$/u;
 
