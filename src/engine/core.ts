@@ -33,6 +33,17 @@ import {
   type MachineSet,
 } from "./model.js";
 
+/**
+ * How long finished operation records are kept: ARM answers an operation's status for a bounded time
+ * after it ends, then no more (a poll then gets what an unknown operation id gets). Also bounded by
+ * count and by size, so a stream of writes keeps the store flat. Each operation's end drops at most a
+ * few expired ones, in its own transaction: no timer.
+ */
+export const OPERATION_RETENTION_MS = 60 * 60 * 1000;
+export const FINISHED_OPERATIONS_KEPT = 10_000;
+export const FINISHED_OPERATIONS_MAX_BYTES = 32 * 1024 * 1024;
+const OPERATIONS_PRUNED_PER_END = 4;
+
 /** The engine's port: what it is given by the composition root. */
 export interface EngineServices {
   store: ResourceStore;
@@ -463,6 +474,12 @@ export class EngineCore {
       const current = this.store.get(lock.id);
       if (current?.activeOperation === name) this.store.put({ ...current, activeOperation: undefined });
     }
+    this.store.pruneOperations({
+      endedBefore: new Date(this.clock.now().getTime() - OPERATION_RETENTION_MS).toISOString(),
+      keepNewest: FINISHED_OPERATIONS_KEPT,
+      maxBytes: FINISHED_OPERATIONS_MAX_BYTES,
+      maxDrops: OPERATIONS_PRUNED_PER_END,
+    });
     return true;
   }
 }

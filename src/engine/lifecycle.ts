@@ -216,7 +216,7 @@ export class ClusterLifecycle {
         work: async (signal) => {
           try {
             const output = await core.backend.runCommand(ref, request.command, request.context);
-            result = commandResult(commandId, { provisioningState: "Succeeded", exitCode: output.exitCode, startedAt, finishedAt: core.clock.now().toISOString(), logs: output.logs });
+            result = commandResult(commandId, { provisioningState: "Succeeded", exitCode: output.exitCode, startedAt, finishedAt: core.clock.now().toISOString(), logs: boundedLogs(output.logs) });
           } catch (error) {
             if (signal.aborted) throw error;
             // The command could not run: the request itself still succeeded, the result says why.
@@ -329,6 +329,18 @@ export class ClusterLifecycle {
   private setProperty(id: string, property: string, value: unknown): void {
     this.core.updateRecord(id, (record) => ({ ...record, body: { ...record.body, properties: { ...record.body.properties, [property]: value } } }));
   }
+}
+
+/** The most of a command's logs a result keeps (AKS truncates large logs): the first MiB, then a note. */
+export const COMMAND_LOGS_MAX_BYTES = 1024 * 1024;
+
+function boundedLogs(logs: string): string {
+  if (typeof logs !== "string" || logs.length <= COMMAND_LOGS_MAX_BYTES / 4) return logs;
+  const bytes = Buffer.from(logs, "utf8");
+  if (bytes.length <= COMMAND_LOGS_MAX_BYTES) return logs;
+  // A cut inside a character leaves a replacement character: drop it.
+  const kept = bytes.subarray(0, COMMAND_LOGS_MAX_BYTES).toString("utf8").replace(/\uFFFD$/, "");
+  return `${kept}\n[output truncated: ${bytes.length - Buffer.byteLength(kept, "utf8")} more bytes not kept]`;
 }
 
 function commandResult(id: string, properties: Record<string, unknown>): Record<string, unknown> {

@@ -1,5 +1,5 @@
 import type { OperationRecord } from "../arm/lro.js";
-import { deepFreeze, isUnsettled, normaliseId, recordChecks, type Range, type ResourceStore, type StoredResource } from "./store.js";
+import { deepFreeze, isUnsettled, normaliseId, recordChecks, type OperationRetention, type Range, type ResourceStore, type StoredResource } from "./store.js";
 
 /**
  * In-memory store: maps plus three list indexes (by parent, by parent and type, by subscription and
@@ -15,6 +15,14 @@ export class MemoryStore implements ResourceStore {
   private byParentType = new Map<string, OrderedKeys>();
   private byType = new Map<string, OrderedKeys>();
   private operations = new Map<string, OperationRecord>();
+  /** Finished operations in the order they ended, with their end time and JSON size: what pruneOperations reads. */
+  private finished = new Map<string, { ended: string; bytes: number }>();
+  private finishedBytes = 0;
+  /** The latest end in `finished`, and whether an entry went in out of end order (an undo): then it is sorted before use. */
+  private lastEnded = "";
+  private finishedUnordered = false;
+  /** How many stored resources name each operation as their activeOperation (those are never pruned). */
+  private activeRefs = new Map<string, number>();
   private readonly settings = new Map<string, string>();
   private undo: (() => void)[] | undefined;
 
@@ -27,6 +35,8 @@ export class MemoryStore implements ResourceStore {
     const key = normaliseId(resource.id);
     const previous = this.resources.get(key);
     this.record(() => (previous ? this.put(previous) : this.delete(key)));
+    this.countRef(previous?.activeOperation, -1);
+    this.countRef(resource.activeOperation, 1);
     this.resources.set(key, resource);
     // Most puts store a new version of a record: it is indexed already, under the same keys.
     if (previous && previous.parentKey === resource.parentKey && previous.subscriptionId === resource.subscriptionId && previous.type === resource.type) return;
@@ -44,14 +54,24 @@ export class MemoryStore implements ResourceStore {
     const position = this.positions.get(key)!;
     // Undone, it is back where it stood.
     this.record(() => {
+      this.countRef(existing.activeOperation, 1);
       this.resources.set(key, existing);
       this.positions.set(key, position);
       this.index(key, existing, position);
     });
+    this.countRef(existing.activeOperation, -1);
     this.resources.delete(key);
     this.positions.delete(key);
     this.unindex(key, existing, position);
     return true;
+  }
+
+  private countRef(operation: string | undefined, change: number): void {
+    if (operation === undefined) return;
+    const key = operation.toLowerCase();
+    const count = (this.activeRefs.get(key) ?? 0) + change;
+    if (count > 0) this.activeRefs.set(key, count);
+    else this.activeRefs.delete(key);
   }
 
   private index(key: string, resource: StoredResource, position: number): void {
@@ -94,9 +114,59 @@ export class MemoryStore implements ResourceStore {
   putOperation(operation: OperationRecord): void {
     const key = operation.name.toLowerCase();
     const previous = this.operations.get(key);
-    this.record(() => (previous ? this.operations.set(key, previous) : this.operations.delete(key)));
+    this.record(() => this.setOperation(key, previous));
     if (recordChecks.freeze) deepFreeze(operation);
+    this.setOperation(key, operation);
+  }
+
+  /** Stores (or, with none, removes) an operation record, keeping the finished list and its byte count. */
+  private setOperation(key: string, operation: OperationRecord | undefined): void {
+    const was = this.finished.get(key);
+    if (was) {
+      this.finished.delete(key);
+      this.finishedBytes -= was.bytes;
+    }
+    if (!operation) {
+      this.operations.delete(key);
+      return;
+    }
     this.operations.set(key, operation);
+    if (operation.status !== "InProgress") {
+      const bytes = JSON.stringify(operation).length;
+      const ended = operation.endTime ?? "";
+      this.finished.set(key, { ended, bytes });
+      this.finishedBytes += bytes;
+      if (ended < this.lastEnded) this.finishedUnordered = true;
+      else this.lastEnded = ended;
+    }
+  }
+
+  pruneOperations(retention: OperationRetention): number {
+    if (this.finishedUnordered) {
+      this.finished = new Map([...this.finished].sort(([, a], [, b]) => (a.ended < b.ended ? -1 : a.ended > b.ended ? 1 : 0)));
+      this.finishedUnordered = false;
+    }
+    let dropped = 0;
+    let passed = 0;
+    // Oldest end first; the first one that need not go ends the walk (those after it ended later).
+    for (const [key, { ended }] of this.finished) {
+      if (dropped >= retention.maxDrops || passed > retention.maxDrops * 4) break;
+      const over = this.finished.size > retention.keepNewest || this.finishedBytes > retention.maxBytes;
+      if (!over && !(ended < retention.endedBefore)) break;
+      if (this.activeRefs.has(key)) {
+        passed++;
+        continue;
+      }
+      const previous = this.operations.get(key);
+      this.record(() => this.setOperation(key, previous));
+      this.setOperation(key, undefined);
+      dropped++;
+    }
+    return dropped;
+  }
+
+  operationCount(): number {
+    return this.operations.size;
   }
 
   listOperations(status?: OperationRecord["status"]): OperationRecord[] {
@@ -144,6 +214,11 @@ export class MemoryStore implements ResourceStore {
     this.byParentType = new Map();
     this.byType = new Map();
     this.operations = new Map();
+    this.finished = new Map();
+    this.finishedBytes = 0;
+    this.lastEnded = "";
+    this.finishedUnordered = false;
+    this.activeRefs = new Map();
   }
 
   close(): void {}

@@ -5,7 +5,7 @@
 import Database from "better-sqlite3";
 import type { OperationRecord } from "../arm/lro.js";
 import { BoundedCache } from "../util.js";
-import { deepFreeze, normaliseId, recordChecks, type Range, type ResourceStore, type StoredResource } from "./store.js";
+import { deepFreeze, normaliseId, recordChecks, type OperationRetention, type Range, type ResourceStore, type StoredResource } from "./store.js";
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many have run. */
 const MIGRATIONS: string[] = [
@@ -29,6 +29,13 @@ const MIGRATIONS: string[] = [
    CREATE INDEX resources_unsettled ON resources (seq) WHERE ${unsettledCondition()};`,
   // A parent's children of one type (a group's clusters, a cluster's pools) read a page from where the last one ended.
   `CREATE INDEX resources_by_parent_type ON resources (parent_key, type COLLATE NOCASE, seq);`,
+  // Finished operations expire (pruneOperations): their end time and size, oldest end first, and
+  // which operations a resource still names (never pruned).
+  `ALTER TABLE operations ADD COLUMN ended TEXT;
+   ALTER TABLE operations ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+   UPDATE operations SET ended = coalesce(json_extract(body, '$.endTime'), ''), bytes = length(body) WHERE status <> 'InProgress';
+   CREATE INDEX operations_by_end ON operations (ended) WHERE ended IS NOT NULL;
+   CREATE INDEX resources_by_active_operation ON resources (active_operation) WHERE active_operation IS NOT NULL;`,
 ];
 
 /** The SQL form of store.ts's isUnsettled (the partial index and its query must use the same words). */
@@ -42,6 +49,9 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 /** Records kept parsed in memory: the hot ones. A cluster with its pools is about five records. */
 const RECORD_CACHE_LIMIT = 4096;
 const OPERATION_CACHE_LIMIT = 1024;
+/** And by size (their JSON's length): a few large records (a RunCommand's logs) must not fill memory. */
+const RECORD_CACHE_BYTES = 64 * 1024 * 1024;
+const OPERATION_CACHE_BYTES = 16 * 1024 * 1024;
 /** Child lists kept by parent (a cluster's pools, a pool's machine set); longer lists are read with their range each time. */
 const CHILD_LIST_CACHE_LIMIT = 1024;
 const CACHED_CHILD_LIST_MAX = 64;
@@ -62,13 +72,15 @@ interface ResourceRow {
 export class SqliteStore implements ResourceStore {
   private readonly db: Database.Database;
   /** `null` records a key known to be absent, so a repeated miss costs no query. */
-  private readonly records = new BoundedCache<string, StoredResource | null>(RECORD_CACHE_LIMIT);
-  private readonly operations = new BoundedCache<string, OperationRecord | null>(OPERATION_CACHE_LIMIT);
+  private readonly records = new WeightedCache<string, StoredResource | null>(RECORD_CACHE_LIMIT, RECORD_CACHE_BYTES);
+  private readonly operations = new WeightedCache<string, OperationRecord | null>(OPERATION_CACHE_LIMIT, OPERATION_CACHE_BYTES);
   /** Keys of each parent's children in list order with their positions, when there are few; a new child drops its parent's list. */
   private readonly childKeys = new BoundedCache<string, { keys: string[]; positions: number[] }>(CHILD_LIST_CACHE_LIMIT);
   private readonly statements;
   private seq = 0;
   private depth = 0;
+  /** How many finished operations are stored and their JSON size, once counted (forgotten on a rollback). */
+  private finished: { count: number; bytes: number } | undefined;
 
   constructor(readonly file: string) {
     this.db = new Database(file);
@@ -83,6 +95,10 @@ export class SqliteStore implements ResourceStore {
       this.db.pragma("journal_mode = WAL");
       // NORMAL in WAL mode loses nothing when the process dies; FULL would also cover power loss.
       this.db.pragma("synchronous = NORMAL");
+      // WAL checkpoints run every 1000 pages (SQLite's default); after one, the WAL file is cut back to
+      // this size rather than keeping its largest. Deleted rows' pages are reused, so the file stays
+      // as large as what is kept (no auto_vacuum: turning it on for an existing file needs a VACUUM).
+      this.db.pragma("journal_size_limit = 16777216");
       this.migrate();
       // The first write takes the exclusive lock now, not at the first client request.
       this.db.prepare("INSERT INTO settings (name, value) VALUES ('opened', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value").run(new Date().toISOString());
@@ -120,8 +136,18 @@ export class SqliteStore implements ResourceStore {
       maxSeq: this.db.prepare("SELECT coalesce(max(seq), 0) FROM resources").pluck(),
       getOperation: this.db.prepare("SELECT body FROM operations WHERE key = ?").pluck(),
       putOperation: this.db.prepare(
-        "INSERT INTO operations (key, status, body) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET status = excluded.status, body = excluded.body",
+        `INSERT INTO operations (key, status, body, ended, bytes) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET status = excluded.status, body = excluded.body, ended = excluded.ended, bytes = excluded.bytes`,
       ),
+      operationEnd: this.db.prepare("SELECT ended, bytes FROM operations WHERE key = ?"),
+      finishedStats: this.db.prepare("SELECT count(*) AS count, coalesce(sum(bytes), 0) AS bytes FROM operations WHERE ended IS NOT NULL"),
+      // Oldest end first, passing over those a resource still names.
+      oldestFinished: this.db.prepare(
+        `SELECT key, ended, bytes FROM operations AS o WHERE ended IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM resources WHERE active_operation = o.key) ORDER BY ended LIMIT ?`,
+      ),
+      removeOperation: this.db.prepare("DELETE FROM operations WHERE key = ?"),
+      operationCount: this.db.prepare("SELECT count(*) FROM operations").pluck(),
       // rowid order is creation order (an upsert keeps the rowid): listOperations() lists oldest first.
       operations: this.db.prepare("SELECT key, body FROM operations ORDER BY rowid"),
       operationsWithStatus: this.db.prepare("SELECT key, body FROM operations WHERE status = ? ORDER BY rowid"),
@@ -158,7 +184,7 @@ export class SqliteStore implements ResourceStore {
       body: JSON.parse(row.body),
     };
     if (recordChecks.freeze) deepFreeze(record);
-    this.records.set(row.key, record);
+    this.records.set(row.key, record, row.body.length);
     return record;
   }
 
@@ -183,6 +209,7 @@ export class SqliteStore implements ResourceStore {
     // Unless this is a known record staying under the same parent, its parent's child list may lack it.
     const previous = this.records.get(key);
     if (previous?.parentKey !== resource.parentKey) this.childKeys.delete(resource.parentKey);
+    const body = JSON.stringify(resource.body);
     this.statements.upsert.run({
       key,
       seq: ++this.seq, // ignored by an update
@@ -192,10 +219,10 @@ export class SqliteStore implements ResourceStore {
       subscriptionId: resource.subscriptionId,
       etag: resource.etag ?? "",
       activeOperation: resource.activeOperation ?? null,
-      body: JSON.stringify(resource.body),
+      body,
     });
     if (recordChecks.freeze) deepFreeze(resource);
-    this.records.set(key, resource);
+    this.records.set(key, resource, body.length);
   }
 
   delete(id: string): boolean {
@@ -253,15 +280,47 @@ export class SqliteStore implements ResourceStore {
     const body = this.statements.getOperation.get(key) as string | undefined;
     const operation: OperationRecord | null = body ? JSON.parse(body) : null;
     if (recordChecks.freeze) deepFreeze(operation);
-    this.operations.set(key, operation);
+    this.operations.set(key, operation, body?.length ?? 0);
     return operation ?? undefined;
   }
 
   putOperation(operation: OperationRecord): void {
     const key = operation.name.toLowerCase();
-    this.statements.putOperation.run(key, operation.status, JSON.stringify(operation));
+    const json = JSON.stringify(operation);
+    const done = operation.status !== "InProgress";
+    if (this.finished) {
+      const was = this.statements.operationEnd.get(key) as { ended: string | null; bytes: number } | undefined;
+      if (was && was.ended !== null) {
+        this.finished.count--;
+        this.finished.bytes -= was.bytes;
+      }
+      if (done) {
+        this.finished.count++;
+        this.finished.bytes += json.length;
+      }
+    }
+    this.statements.putOperation.run(key, operation.status, json, done ? (operation.endTime ?? "") : null, done ? json.length : 0);
     if (recordChecks.freeze) deepFreeze(operation);
-    this.operations.set(key, operation);
+    this.operations.set(key, operation, json.length);
+  }
+
+  pruneOperations(retention: OperationRetention): number {
+    const finished = (this.finished ??= this.statements.finishedStats.get() as { count: number; bytes: number });
+    let dropped = 0;
+    for (const row of this.statements.oldestFinished.all(retention.maxDrops) as { key: string; ended: string; bytes: number }[]) {
+      const over = finished.count > retention.keepNewest || finished.bytes > retention.maxBytes;
+      if (!over && !(row.ended < retention.endedBefore)) break;
+      this.statements.removeOperation.run(row.key);
+      this.operations.set(row.key, null);
+      finished.count--;
+      finished.bytes -= row.bytes;
+      dropped++;
+    }
+    return dropped;
+  }
+
+  operationCount(): number {
+    return this.statements.operationCount.get() as number;
   }
 
   listOperations(status?: OperationRecord["status"]): OperationRecord[] {
@@ -319,5 +378,42 @@ export class SqliteStore implements ResourceStore {
     this.records.clear();
     this.operations.clear();
     this.childKeys.clear();
+    this.finished = undefined;
+  }
+}
+
+/** BoundedCache, also bounded by the summed weight (JSON length) of its entries: the oldest go first. */
+class WeightedCache<K, V> {
+  private readonly entries = new Map<K, { value: V; weight: number }>();
+  private weight = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly maxWeight: number,
+  ) {}
+
+  get(key: K): V | undefined {
+    return this.entries.get(key)?.value;
+  }
+
+  set(key: K, value: V, weight = 0): void {
+    this.delete(key); // re-inserted at the end: the newest entry
+    this.entries.set(key, { value, weight });
+    this.weight += weight;
+    while (this.entries.size > this.limit || (this.weight > this.maxWeight && this.entries.size > 1)) {
+      this.delete(this.entries.keys().next().value as K);
+    }
+  }
+
+  delete(key: K): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.weight -= entry.weight;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.weight = 0;
   }
 }

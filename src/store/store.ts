@@ -36,6 +36,15 @@ export interface ResourceStore {
   getOperation(id: string): OperationRecord | undefined;
   putOperation(operation: OperationRecord): void;
   listOperations(status?: OperationRecord["status"]): OperationRecord[];
+  /**
+   * Drops finished (Succeeded, Failed, Canceled) operation records, oldest end first, that ended before
+   * `endedBefore` or stand beyond the newest `keepNewest` finished ones or beyond `maxBytes` of
+   * finished records; at most `maxDrops` of them. An operation still running, or one a stored resource
+   * names as its activeOperation, is never dropped. Part of the caller's transaction; returns how many went.
+   */
+  pruneOperations(retention: OperationRetention): number;
+  /** How many operation records are stored, running and finished. */
+  operationCount(): number;
   /** Resources locked by an operation (activeOperation set): what a restart must settle. */
   listLocked(): StoredResource[];
   /**
@@ -53,6 +62,15 @@ export interface ResourceStore {
   /** Removes every resource and operation (settings stay). */
   clear(): void;
   close(): void;
+}
+
+/** What pruneOperations keeps: see there. */
+export interface OperationRetention {
+  /** An ISO time: a finished operation that ended before it may go. */
+  endedBefore: string;
+  keepNewest: number;
+  maxBytes: number;
+  maxDrops: number;
 }
 
 /** A slice of a list, in list order: what one page of an ARM list needs. */
