@@ -69,6 +69,15 @@ export class ArmHttp {
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
   }
 
+  /** A write that must be accepted (200 or 201); waits for its operation when it did not end inside the request. */
+  async accepted(method: string, path: string, body: unknown): Promise<RawResponse> {
+    const answer = await this.call(method, path, body);
+    expect([200, 201], JSON.stringify(answer.body)).toContain(answer.status);
+    const status = answer.headers.get("azure-asyncoperation");
+    if (status) expect((await this.pollAsyncOperation(status)).body.status).toBe("Succeeded");
+    return answer;
+  }
+
   async createResourceGroup(name: string, location = "eastus"): Promise<void> {
     const response = await this.call("PUT", `/subscriptions/${TEST_SUBSCRIPTION}/resourcegroups/${name}?api-version=${RESOURCE_GROUP_API_VERSION}`, { location });
     expect([200, 201], JSON.stringify(response.body)).toContain(response.status);
