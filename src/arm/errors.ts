@@ -127,6 +127,14 @@ export const errors = {
   invalidResponse: (operationId: string, summary: string) => err(500, "InvalidResponse", `The emulator's response to ${operationId} breaks the spec: ${summary}`),
   /** 500 InternalServerError: something failed that is the emulator's fault. */
   internalError: (message: string = INTERNAL_ERROR_MESSAGE) => err(500, "InternalServerError", message),
+  /**
+   * 507 InsufficientStorage: the data folder's disk is full. The request's transaction was rolled
+   * back, so it had no effect; the same request succeeds once space is freed. Retry-After says so.
+   */
+  insufficientStorage: (file: string) =>
+    err(507, "InsufficientStorage", `The emulator's data folder is full (writing '${file}' failed): the request was not applied. Free space on that disk and retry.`, undefined, undefined, {
+      "Retry-After": "5",
+    }),
 
   // ---- authentication (401 with WWW-Authenticate) --------------------------------------------------
 

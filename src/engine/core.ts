@@ -43,6 +43,9 @@ export const OPERATION_RETENTION_MS = 60 * 60 * 1000;
 export const FINISHED_OPERATIONS_KEPT = 10_000;
 export const FINISHED_OPERATIONS_MAX_BYTES = 32 * 1024 * 1024;
 const OPERATIONS_PRUNED_PER_END = 4;
+/** An operation's end the store could not record (a full disk) is tried again after these waits, doubling. */
+const END_RETRY_FIRST_MS = 100;
+const END_RETRY_MAX_MS = 2000;
 
 /** The engine's port: what it is given by the composition root. */
 export interface EngineServices {
@@ -82,6 +85,11 @@ export class EngineCore {
   private readonly running = new Map<string, { controller: AbortController; spec: OperationSpec }>();
   /** The operation whose end is being recorded (see settle). */
   private settling: string | undefined;
+  /**
+   * The in-memory side of the transaction under way (see transaction): what undoes its changes to
+   * `running` if it rolls back, and what runs only once it has committed (starting or aborting work).
+   */
+  private pending: { undo: (() => void)[]; committed: (() => void)[] } | undefined;
 
   constructor(services: EngineServices) {
     ({ store: this.store, backend: this.backend, clock: this.clock, logger: this.logger, config: this.config } = services);
@@ -92,7 +100,33 @@ export class EngineCore {
    * pools, machine sets, operation, locks), and a refusal half-way or a crash leaves all or none.
    */
   transaction<T>(fn: () => T): T {
-    return this.store.transaction(fn);
+    // The engine's own memory (which operations run) follows the store: a transaction the store
+    // refuses at its commit (a full disk) must leave no operation registered as running or taken out
+    // of `running`, and no work started or aborted for a change that never happened.
+    if (this.pending) return this.store.transaction(fn); // joins the outer transaction
+    const pending = (this.pending = { undo: [] as (() => void)[], committed: [] as (() => void)[] });
+    let result: T;
+    try {
+      result = this.store.transaction(fn);
+    } catch (error) {
+      for (const step of pending.undo.reverse()) step();
+      throw error;
+    } finally {
+      this.pending = undefined;
+    }
+    for (const step of pending.committed) step();
+    return result;
+  }
+
+  /** Runs `step` once the transaction under way has committed (at once outside one). */
+  private whenCommitted(step: () => void): void {
+    if (this.pending) this.pending.committed.push(step);
+    else step();
+  }
+
+  /** Undoes an in-memory change if the transaction under way rolls back. */
+  private onRollback(step: () => void): void {
+    this.pending?.undo.push(step);
   }
 
   // ---- lookups -------------------------------------------------------------------------------------
@@ -366,6 +400,7 @@ export class EngineCore {
       }
       const controller = new AbortController();
       this.running.set(operation.name, { controller, spec });
+      this.onRollback(() => this.running.delete(operation.name));
       // The mocked backend with no delay does nothing: the operation ends inside this request, so the
       // answer shows the end state (the product documentation promises Succeeded at once). An
       // operation with a result (a RunCommand) still reads it from its work, after the answer.
@@ -382,37 +417,46 @@ export class EngineCore {
         this.settle(operation.name, "Succeeded", undefined, spec.onSuccess);
         return this.store.getOperation(operation.name) ?? operation;
       }
-      let work: Promise<void>;
-      try {
-        work = spec.work(controller.signal);
-      } catch (error) {
-        work = Promise.reject(error);
-      }
       // Ending the operation and its effect on the resources is one change: one transaction. A store
-      // that cannot write then (disk full) must not take the process down: the operation stays
-      // recorded as running and the next start settles it.
-      const end = (step: () => void) => {
+      // that cannot write then (disk full) must not take the process down, nor leave the operation
+      // InProgress for good (every later write would get 409): the end is tried again, less and
+      // less often, until it is recorded (or until an abort, once writable, ends it first). A stop
+      // meanwhile leaves it to the next start's recovery.
+      const end = (step: () => void, attempt = 0) => {
         try {
           this.transaction(step);
+          if (attempt > 0) this.logger.info(`operation ${operation.name} (${spec.action} ${operation.resourceId}) recorded as ended after ${attempt} retries`);
         } catch (error) {
-          this.logger.error(`operation ${operation.name} (${spec.action} ${operation.resourceId}) could not be recorded as ended: ${(error as Error).message}`);
+          if (attempt === 0) this.logger.error(`operation ${operation.name} (${spec.action} ${operation.resourceId}) could not be recorded as ended: ${(error as Error).message}; retrying`);
+          setTimeout(() => end(step, attempt + 1), Math.min(END_RETRY_MAX_MS, END_RETRY_FIRST_MS * 2 ** attempt)).unref();
         }
       };
-      work.then(
-        () =>
-          end(() => {
-            this.settle(operation.name, "Succeeded", undefined, spec.onSuccess);
-          }),
-        (error: Error) => {
-          if (controller.signal.aborted) return; // cancelled: already settled as Canceled
-          this.logger.warn(`operation ${operation.name} (${spec.action} ${operation.resourceId}) failed: ${error.message}`);
-          end(() => {
-            this.settle(operation.name, "Failed", error, () => spec.onFailure(error));
-          });
-        },
-      );
+      // The work starts once the operation is committed: a request refused at its commit starts none.
+      this.whenCommitted(() => this.startWork(operation, spec, controller, end));
       return operation;
     });
+  }
+
+  private startWork(operation: OperationRecord, spec: OperationSpec, controller: AbortController, end: (step: () => void) => void): void {
+    let work: Promise<void>;
+    try {
+      work = spec.work(controller.signal);
+    } catch (error) {
+      work = Promise.reject(error);
+    }
+    work.then(
+      () =>
+        end(() => {
+          this.settle(operation.name, "Succeeded", undefined, spec.onSuccess);
+        }),
+      (error: Error) => {
+        if (controller.signal.aborted) return; // cancelled: already settled as Canceled
+        this.logger.warn(`operation ${operation.name} (${spec.action} ${operation.resourceId}) failed: ${error.message}`);
+        end(() => {
+          this.settle(operation.name, "Failed", error, () => spec.onFailure(error));
+        });
+      },
+    );
   }
 
   /**
@@ -425,7 +469,8 @@ export class EngineCore {
       if (!entry) return false;
       const error = errors.operationCanceled(entry.spec.action);
       if (!this.settle(name, "Canceled", error)) return false;
-      entry.controller.abort(error);
+      // Only once Canceled is recorded: an abort the store refuses leaves the work running, to end it.
+      this.whenCommitted(() => entry.controller.abort(error));
       for (const lock of entry.spec.locks) this.setState(lock.id, "Canceled");
       entry.spec.onCancel?.();
       return true;
@@ -458,6 +503,7 @@ export class EngineCore {
     const operation = this.store.getOperation(name);
     if (!entry || !operation || operation.status !== "InProgress") return false;
     this.running.delete(name);
+    this.onRollback(() => this.running.set(name, entry)); // an end not recorded can be tried again
     const done: OperationRecord = { ...operation, status, endTime: this.clock.now().toISOString(), percentComplete: 100 };
     if (error) done.error = { code: operationErrorCode(error), message: error.message };
     if (status === "Succeeded" && entry.spec.result) done.result = entry.spec.result();

@@ -3,6 +3,7 @@
 // the state: reads go to it, through bounded caches of the records last read or written, so memory
 // stays flat however many clusters are stored and a start reads nothing it does not need.
 import Database from "better-sqlite3";
+import { errors } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
 import { BoundedCache } from "../util.js";
 import { deepFreeze, normaliseId, recordChecks, type OperationRetention, type Range, type ResourceStore, type StoredResource } from "./store.js";
@@ -351,6 +352,9 @@ export class SqliteStore implements ResourceStore {
       return this.db.transaction(fn)();
     } catch (error) {
       this.forgetCached();
+      // A full disk (SQLITE_FULL, at a statement or at the commit) rolled the whole change back: say
+      // so in ARM's words (507), not as an internal error, so a client knows nothing was applied.
+      if ((error as { code?: string }).code === "SQLITE_FULL") throw errors.insufficientStorage(this.file);
       throw error;
     } finally {
       this.depth--;
