@@ -3,6 +3,7 @@
 // share, the writes they share (provisioning states, removals, pool records and their machine sets),
 // the backend's view of clusters and pools, and the runner of long-running operations. Handlers
 // never see it: they call the engine's operations.
+import { randomUUID } from "node:crypto";
 import { errors, operationErrorCode, type ArmError } from "../arm/errors.js";
 import type { LeniencyPolicy } from "../arm/leniency.js";
 import { newOperation, type OperationRecord } from "../arm/lro.js";
@@ -217,6 +218,32 @@ export class EngineCore {
     const pool: StoredResource = { id: body.id, type: POOL_TYPE, parentKey: cluster.id.toLowerCase(), subscriptionId: cluster.subscriptionId, body, etag: body.properties.eTag };
     this.store.put(pool);
     return pool;
+  }
+
+  /**
+   * A cluster-level write (PUT, PATCH tags, Stop, Start, a rotation, a reset, an abort) gives the
+   * cluster a new eTag and every one of its pools a new `properties.eTag`: AKS documents that a
+   * cluster-level operation updates both, an agent-pool operation only the pool's
+   * (https://learn.microsoft.com/azure/aks/use-etags). Part of the write's transaction. `keep`: ids
+   * of records the write stored with a new eTag already (a PUT's cluster and the pools it names).
+   */
+  refreshETags(clusterId: string, keep: readonly StoredResource[] = []): void {
+    const kept = new Set(keep.map((record) => record.id.toLowerCase()));
+    const cluster = this.store.get(clusterId);
+    if (!cluster) return;
+    if (!kept.has(cluster.id.toLowerCase())) {
+      const eTag = randomUUID();
+      this.store.put({ ...cluster, etag: eTag, body: { ...cluster.body, eTag } });
+    }
+    for (const pool of this.pools(cluster)) {
+      if (!kept.has(pool.id.toLowerCase())) this.refreshPoolETag(pool);
+    }
+  }
+
+  /** An agent-pool write: the pool's `properties.eTag` (and the record's etag) is new. */
+  refreshPoolETag(pool: StoredResource): void {
+    const eTag = randomUUID();
+    this.store.put({ ...pool, etag: eTag, body: { ...pool.body, properties: { ...pool.body.properties, eTag } } });
   }
 
   /** Stores a changed copy of a record (records are never changed in place). */

@@ -171,6 +171,8 @@ export class Engine {
       const storedPools = poolBodies.map((poolBody) => core.putPoolRecord(cluster, poolBody));
       // The machines of the pools the request names follow their counts (the others did not change).
       for (const pool of storedPools) core.writeMachineSet(cluster, pool);
+      // A cluster PUT is a cluster-level write: the pools it does not name get new eTags too.
+      core.refreshETags(cluster.id, [cluster, ...storedPools]);
       const ref = core.clusterRef(cluster);
       const poolRefs = core.poolRefs(cluster);
       const operation = core.runOperation({
@@ -204,6 +206,7 @@ export class Engine {
       const body = { ...cluster.body, tags: tags ?? {}, eTag: crypto.randomUUID(), systemData: { ...cluster.body.systemData, lastModifiedBy: caller.principal.id, lastModifiedByType: caller.principal.type, lastModifiedAt: core.clock.now().toISOString() } };
       const updated = { ...cluster, body, etag: body.eTag };
       core.store.put(updated);
+      core.refreshETags(updated.id, [updated]); // every pool's eTag too: a cluster-level write
       const operation = core.runOperation({ locks: [updated], subscriptionId, location: body.location, action: "UpdateTags", work: async () => {}, onSuccess: () => {}, onFailure: () => {} });
       return { cluster: core.store.get(cluster.id)!, operation };
     });

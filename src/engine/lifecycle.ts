@@ -9,7 +9,7 @@ import type { OperationRecord } from "../arm/lro.js";
 import type { StoredResource } from "../store/store.js";
 import type { ClusterRef, CredentialKind } from "./backend.js";
 import type { EngineCore } from "./core.js";
-import { assertNotStopped, credentialGeneration, isStopped, powerCode, PRIVATE_STATE, privateState } from "./model.js";
+import { assertNotStopped, credentialGeneration, isStopped, POOL_TYPE, powerCode, PRIVATE_STATE, privateState } from "./model.js";
 
 // Where composition code has always found it; the private-state helpers live in the model.
 export { isStopped } from "./model.js";
@@ -106,9 +106,23 @@ export class ClusterLifecycle {
   }
 
   private abort(resource: StoredResource): void {
-    const { store } = this.core;
+    const { core } = this;
+    const { store } = core;
     const running = resource.activeOperation ? store.getOperation(resource.activeOperation) : undefined;
-    if (running?.status === "InProgress" && this.core.cancelOperation(running.name)) return;
+    // A cluster whose resource group is being deleted is locked by the group's delete, which is ARM's
+    // (Microsoft.Resources), not an AKS operation on the cluster: in Azure the group delete sends the
+    // cluster a DELETE, and AKS has nothing in its abort for a delete to go back to. So the abort is
+    // refused (409 OperationNotAllowed, as AKS refuses an abort it cannot perform) and the group's
+    // delete goes on; cancelling it would leave the group and its clusters half deleted.
+    if (running?.status === "InProgress" && running.provider === "Microsoft.Resources") throw errors.cancelNotAllowed("Deleting");
+    if (running?.status === "InProgress" && core.cancelOperation(running.name)) {
+      // The abort is an operation on the resource: a cluster's is cluster-level (its eTag and every
+      // pool's change), a pool's changes the pool's only.
+      const current = store.get(resource.id);
+      if (current?.type === POOL_TYPE) core.refreshPoolETag(current);
+      else if (current) core.refreshETags(current.id);
+      return;
+    }
     const state = store.get(resource.id)?.body.properties?.provisioningState ?? "Succeeded";
     throw errors.cancelNotAllowed(state);
   }
@@ -299,6 +313,7 @@ export class ClusterLifecycle {
     const ref = core.clusterRef(cluster);
     core.setState(cluster.id, spec.state);
     for (const pool of pools) core.setState(pool.id, spec.poolState!);
+    core.refreshETags(cluster.id); // a cluster-level operation: the cluster's eTag and every pool's
     const ids = [cluster.id, ...pools.map((pool) => pool.id)];
     return core.runOperation({
       locks: ids.map((id) => core.store.get(id)!),

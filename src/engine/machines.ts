@@ -5,18 +5,53 @@
 import { randomUUID } from "node:crypto";
 import { errors } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
+import type { PageReader } from "../arm/paging.js";
 import type { StoredResource } from "../store/store.js";
 import type { EngineCore } from "./core.js";
 import { machineName, machineView, scaleSetName } from "./model.js";
 import { nodeImageVersion } from "./versions.js";
 
+/** A machine as Machines_List pages it: its view, and its instance id (its place in the list). */
+export interface PagedMachine {
+  instanceId: number;
+  machine: Record<string, any>;
+}
+
 export class Machines {
   constructor(private readonly core: EngineCore) {}
 
-  /** Machines_List: the pool's machines, in instance order. */
+  /** The pool's machines, in instance order. */
   list(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string): Record<string, any>[] {
     const { cluster, pool } = this.core.getPool(subscriptionId, resourceGroup, clusterName, poolName);
     return this.core.machineSet(cluster, pool).instances.map((i) => machineView(cluster, pool, i));
+  }
+
+  /**
+   * Machines_List as a page source: a machine's position is its instance id, which only grows along
+   * the set and is never reused, so a page resumes after the last machine returned (the opaque
+   * $skipToken of clusters and pools) and machines deleted between pages (DeleteMachines, a
+   * scale-in) shift none of the others. Each page reads the pool's machine set as stored then.
+   */
+  pages(subscriptionId: string, resourceGroup: string, clusterName: string, poolName: string): PageReader<PagedMachine> {
+    const { core } = this;
+    core.getPool(subscriptionId, resourceGroup, clusterName, poolName); // 404s before any page
+    return {
+      read: (after, limit) => {
+        const { cluster, pool } = core.getPool(subscriptionId, resourceGroup, clusterName, poolName);
+        const instances = core.machineSet(cluster, pool).instances; // ascending instance id
+        let first = 0;
+        if (after !== undefined) {
+          let high = instances.length;
+          while (first < high) {
+            const middle = (first + high) >>> 1;
+            if (instances[middle].id <= after) first = middle + 1;
+            else high = middle;
+          }
+        }
+        return instances.slice(first, first + limit).map((instance) => ({ instanceId: instance.id, machine: machineView(cluster, pool, instance) }));
+      },
+      position: (item) => item.instanceId,
+    };
   }
 
   /** Machines_Get. */

@@ -112,7 +112,7 @@ export const upgradeHandlers = {
 
   Machines_List: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName, agentPoolName } = req.params;
-    return { status: 200, body: page(req, engine.machines.list(subscriptionId, resourceGroupName, resourceName, agentPoolName), (m) => m) };
+    return { status: 200, body: page(req, engine.machines.pages(subscriptionId, resourceGroupName, resourceName, agentPoolName), (m) => m.machine) };
   },
 
   Machines_Get: (req, { engine }) => {

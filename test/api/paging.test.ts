@@ -224,6 +224,41 @@ describe.each(kinds)("paging on %s", (_kind, onDisk) => {
     expect(pools.nextLink).toBeUndefined();
   });
 
+  it("pages a pool's machines after the last machine: DeleteMachines between pages skips none that stayed (Machines_List)", async () => {
+    const rg = "paging-machines";
+    await ok(base, "PUT", `${rgPath(rg)}?api-version=${RG_VERSION}`, { location: "eastus" });
+    const cluster = clusterPath(rg, "big");
+    await ok(base, "PUT", `${cluster}?api-version=${AKS}`, {
+      location: "eastus",
+      properties: { dnsPrefix: "machines", agentPoolProfiles: [{ name: "nodepool1", count: 120, vmSize: "Standard_DS2_v2", mode: "System" }] },
+    });
+    const machines = `${cluster}/agentPools/nodepool1/machines`;
+    const deleteMachines = (machineNames: string[]) => ok(base, "POST", `${cluster}/agentPools/nodepool1/deleteMachines?api-version=${AKS}`, { machineNames });
+
+    const first = await ok(base, "GET", `${machines}?api-version=${AKS}`);
+    expect(first.value).toHaveLength(100);
+    const pageOne: string[] = first.value.map((m: any) => m.name);
+    const all = [...pageOne, ...(await follow(base, first)).slice(100)];
+    expect(all).toHaveLength(120);
+    const token = new URL(first.nextLink).searchParams.get("$skipToken")!;
+    expect(token).not.toMatch(/^\d+$/); // opaque, not an index
+
+    // Five machines of page 1, its last one among them, then one of page 2: the 19 left after page 1 all follow.
+    const deleted = [pageOne[0], pageOne[7], pageOne[50], pageOne[98], pageOne[99]];
+    await deleteMachines(deleted);
+    const listed = await follow(base, first);
+    expectEachOnce(listed, all.filter((name) => !deleted.includes(name)));
+    expect(listed.slice(100)).toEqual(all.slice(100));
+    // between pages again: a machine ahead of the list goes, the others stay in order
+    const second = await ok(base, "GET", `${machines}?api-version=${AKS}`);
+    const ahead: string = all[110];
+    const resumed = await follow(base, second, async () => void (await deleteMachines([ahead])));
+    const stayed = all.filter((name) => !deleted.includes(name) && name !== ahead);
+    expect(resumed).toEqual(stayed);
+    // the old plain offsets are still read, as on every other list
+    expect((await ok(base, "GET", `${machines}?api-version=${AKS}&$skipToken=100`)).value.map((m: any) => m.name)).toEqual(stayed.slice(100));
+  });
+
   // A token names a stored position (the row's seq), so it outlives the process.
   if (onDisk) {
     it("a nextLink from before a restart still resumes after its last item", async () => {
