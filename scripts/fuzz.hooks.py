@@ -5,6 +5,14 @@
 # of the requests at the fixtures scripts/fuzz.ts created (a resource group, a cluster, its pool,
 # children and a snapshot), keep the api-version on the document's own version most of the time,
 # and put deleted fixtures back so that later requests still reach them.
+#
+# The RP's own 400s for schema-valid input need no entry here: positive_data_acceptance is not among
+# scripts/fuzz.ts's checks (a generated location such as "0" is LocationNotAvailableForResourceType, a
+# tag value over 256 characters InvalidTagValueLength, an autoscaled count outside minCount..maxCount,
+# overlapping or reserved network ranges, a blank RunCommand command or a managed namespace name that
+# is no RFC 1123 label InvalidParameter). The spec's patterns are read as .NET reads them (`\w` is
+# Unicode, nearly as in Python's `re`); a negative name that only .NET's `\w` takes (a combining mark,
+# connector punctuation) names a group that does not exist: 404, still a rejection.
 import hashlib
 import json
 import os

@@ -12,6 +12,7 @@ import { projectRoot } from "../paths.js";
 import type { RouteDef } from "./routeIndex.js";
 import { VersionShape } from "./versionShape.js";
 import type { ValidationIssue } from "../arm/requestErrors.js";
+import { dotNetRegExpEngine } from "../arm/patterns.js";
 
 export type { ValidationIssue };
 
@@ -64,7 +65,8 @@ function loadVersion(version: ApiVersion, keep?: <T extends object>(value: T) =>
     quick: true,
     validate: true,
     strict: false,
-    ajvOpts: { strict: false, allErrors: true, logger: quietLogger } as any,
+    // The spec's patterns are .NET's: `\w` is a Unicode word character (arm/patterns.ts).
+    ajvOpts: { strict: false, allErrors: true, logger: quietLogger, code: { regExp: dotNetRegExpEngine } } as any,
     customizeAjv: customizeAjv as any,
   });
   // In quick mode with a parsed document init() does all its work before its first await: the

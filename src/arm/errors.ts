@@ -4,6 +4,8 @@
 // backends throw these domain errors; only the HTTP shell turns one into a response:
 // {"error": {"code", "message", "target"?, "details"?}}. Nothing outside src/arm/ constructs an
 // ArmError by hand (test/unit/errorCatalogue.test.ts keeps it so).
+import { AZURE_REGIONS } from "./locations.js";
+
 export interface ArmErrorBody {
   code: string;
   message: string;
@@ -73,6 +75,7 @@ function contentDetails(code: string, details: ArmErrorBody[]): ArmError {
  */
 export const SHARED_CODES: Readonly<Record<string, string>> = {
   InvalidParameter: "AKS's code for any request property, path or query value it refuses; the message and target name which.",
+  LocationNotAvailableForResourceType: "ARM's refusal of a location the resource type is not offered in, and AKS's of a cluster moving to another location.",
   InvalidRequestContent: "ARM's code for a body that is not the JSON the operation takes (shape, type, missing body or tags).",
   NotFound: "AKS's 404 for a missing sub-resource (agent pool, machine, command, profile, child resource) and the web endpoints' 404.",
   OperationNotAllowed: "AKS's refusal of a write the resource's state forbids: 409 while an operation runs or for a cancel, 400 otherwise.",
@@ -260,6 +263,17 @@ export const errors = {
   /** 409 InvalidResourceGroupLocation: a group PUT naming another location than the group's. */
   resourceGroupLocationConflict: (requested: string, existing: string) =>
     err(409, "InvalidResourceGroupLocation", `Invalid resource group location '${requested}'. The Resource group already exists in location '${existing}'.`),
+  /**
+   * 400 LocationNotAvailableForResourceGroup: a resource group PUT naming a location Azure does not
+   * have, in ARM's words (quoted in microsoft/vscode-azureresourcegroups#33 and Azure/azure-cli#7602).
+   */
+  locationNotAvailableForResourceGroup: (location: string) =>
+    err(
+      400,
+      "LocationNotAvailableForResourceGroup",
+      `The provided location '${location}' is not available for resource group. List of available regions is '${AZURE_REGIONS.join(",")}'.`,
+      "location",
+    ),
   /** 400 InvalidResourceGroupName: the platform's naming rule. */
   resourceGroupNameInvalid: (resourceGroup: string) =>
     err(
@@ -314,6 +328,17 @@ export const errors = {
   /** 400 OperationNotAllowed: stop or start in a state that does not allow it. */
   powerChangeNotAllowed: (provisioningState: string, powerState: string, verb: "stopping" | "starting") =>
     err(400, "OperationNotAllowed", `Managed cluster is in Provisioning State(${provisioningState}) and Power State(${powerState}), ${verb} cannot be performed.`),
+  /**
+   * 400 LocationNotAvailableForResourceType: a new resource in a location Azure does not offer its type
+   * in, in ARM's words (quoted in Azure/pcs-cli#409 and Azure/AKS#5099).
+   */
+  locationNotAvailableForResourceType: (location: string, resourceType: string) =>
+    err(
+      400,
+      "LocationNotAvailableForResourceType",
+      `The provided location '${location}' is not available for resource type '${resourceType}'. List of available regions for the resource type is '${AZURE_REGIONS.join(",")}'.`,
+      "location",
+    ),
   /** 400 LocationNotAvailableForResourceType: a cluster PUT moving the cluster. */
   clusterLocationChange: (cluster: string, from: string, to: string) =>
     err(400, "LocationNotAvailableForResourceType", `The location of cluster '${cluster}' cannot change from '${from}' to '${to}'.`, "location"),
@@ -337,6 +362,18 @@ export const errors = {
   /** 400 InvalidTagName: ARM's answer for a tag name over 512 characters; `names` joined by ", ". */
   tagNameTooLong: (names: string, limit: number) =>
     err(400, "InvalidTagName", `Tag key too large. Following tag name '${names}' exceeded the maximum length. Maximum allowed length for tag name - '${limit}' characters.`, "tags"),
+  /**
+   * 400 InvalidTagValueLength: ARM's answer for a tag value over 256 characters; `values` joined by ", "
+   * (ARM's words, as a PowerShell module mirroring ARM's tag checks quotes them: "Tag value too large.
+   * Following tag value '...' exceeded the maximum length. Maximum allowed length for tag value - '256' characters.").
+   */
+  tagValueTooLong: (values: string, limit: number) =>
+    err(
+      400,
+      "InvalidTagValueLength",
+      `Tag value too large. Following tag value '${values}' exceeded the maximum length. Maximum allowed length for tag value - '${limit}' characters.`,
+      "tags",
+    ),
   /** 400 InvalidTags: ARM's answer for more than 50 tags on a resource. */
   tooManyTags: (count: number, limit: number) =>
     err(400, "InvalidTags", `Too many tags specified. Requested tag count - '${count}'. Maximum number of tags allowed - '${limit}'.`, "tags"),
@@ -349,6 +386,33 @@ export const errors = {
   clusterWithoutSystemPool: () => err(400, "InvalidParameter", "A managed cluster needs at least one agent pool of mode System.", "properties.agentPoolProfiles"),
   /** 400 BadRequest: ResetServicePrincipalProfile on a cluster with a managed identity, in AKS's words. */
   servicePrincipalOnMsiCluster: () => err(400, "BadRequest", "Updating service principal profile is not allowed on MSI cluster."),
+  /**
+   * 400 InvalidParameter: a RunCommand whose command is empty or blank. AKS's exact words for it are
+   * not quoted anywhere public: the message follows AKS's InvalidParameter pattern.
+   */
+  runCommandEmpty: () => err(400, "InvalidParameter", "The value of parameter command is invalid: the command to run must not be empty.", "command"),
+  /**
+   * 400 InvalidParameter: a network profile range AKS refuses: a service or pod CIDR that is no IPv4
+   * CIDR, or that overlaps a range AKS reserves (169.254.0.0/16, 172.30.0.0/16, 172.31.0.0/16,
+   * 192.0.2.0/24: AKS docs "Configure kubenet networking", prerequisites; Azure/AKS#2234), or pod and
+   * service CIDRs that overlap. AKS's own words for these are not public (Azure/AKS#2234 asks for
+   * them): the message follows AKS's InvalidParameter pattern, the target names the property.
+   */
+  networkCidrInvalid: (property: string, value: string, reason: string) =>
+    err(400, "InvalidParameter", `The value of parameter networkProfile.${property} '${value}' is invalid: ${reason}.`, `properties.networkProfile.${property}`),
+  /**
+   * 400 InvalidParameter: a dnsServiceIP outside the service CIDR, or its network address or first
+   * address (the kubernetes service's; Azure/AKS#2579 made AKS refuse these, aks-engine's words:
+   * "DNSServiceIP is not within ServiceCidr", "DNSServiceIP can not be the first IP address in
+   * ServiceCidr"). AKS's own text is not public: the message follows its InvalidParameter pattern.
+   */
+  dnsServiceIPInvalid: (dnsServiceIP: string, serviceCidr: string, reason: string) =>
+    err(
+      400,
+      "InvalidParameter",
+      `The value of parameter networkProfile.dnsServiceIP '${dnsServiceIP}' is invalid: ${reason} of serviceCidr '${serviceCidr}'.`,
+      "properties.networkProfile.dnsServiceIP",
+    ),
   /** 404 NotFound: a run-command id the cluster never ran. */
   commandNotFound: (commandId: string, cluster: string) => err(404, "NotFound", `Command '${commandId}' was not found in managed cluster '${cluster}'.`),
   /** 404 NotFound: an access profile role other than clusterAdmin and clusterUser. */
@@ -562,6 +626,17 @@ export const errors = {
       "InvalidParameter",
       "A daily schedule is only supported by 'aksManagedNodeOSUpgradeSchedule'; 'aksManagedAutoUpgradeSchedule' takes weekly, absoluteMonthly or relativeMonthly.",
       "properties.maintenanceWindow.schedule.daily",
+    ),
+  /**
+   * 400 InvalidParameter: a managed namespace name that is no Kubernetes namespace name (an RFC 1123
+   * label). Kubernetes' words for it; AKS's own are not public.
+   */
+  managedNamespaceNameInvalid: (name: string) =>
+    err(
+      400,
+      "InvalidParameter",
+      `The value '${name}' of parameter 'managedNamespaceName' is invalid: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', start and end with an alphanumeric character and be at most 63 characters (regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?').`,
+      "managedNamespaceName",
     ),
   /** 404 NotFound: a managed namespace the cluster does not have. */
   managedNamespaceNotFound: (name: string, cluster: string) => err(404, "NotFound", `Managed namespace '${name}' was not found in managed cluster '${cluster}'.`),

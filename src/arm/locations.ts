@@ -14,6 +14,32 @@ export const LOCATIONS: readonly (readonly [string, string, string])[] = [
   ["centralindia", "Central India", "Asia Pacific"], ["koreacentral", "Korea Central", "Asia Pacific"],
 ];
 
+/**
+ * Every Azure public-cloud region, in ARM's normalised form (`az account list-locations --query
+ * "[?metadata.regionType=='Physical'].name"`, with the two canary regions ARM also accepts). A
+ * cluster or resource group PUT naming any other location is refused (LocationNotAvailableForResourceType,
+ * LocationNotAvailableForResourceGroup), in both modes. Sovereign clouds' regions (usgov*, china*) are
+ * not among them: this is the public cloud's endpoint.
+ */
+export const AZURE_REGIONS: readonly string[] = [
+  "eastus", "eastus2", "southcentralus", "westus2", "westus3", "australiaeast", "southeastasia", "northeurope",
+  "swedencentral", "uksouth", "westeurope", "centralus", "southafricanorth", "centralindia", "eastasia",
+  "indonesiacentral", "japaneast", "japanwest", "koreacentral", "malaysiawest", "newzealandnorth", "canadacentral",
+  "francecentral", "germanywestcentral", "italynorth", "norwayeast", "polandcentral", "spaincentral",
+  "switzerlandnorth", "mexicocentral", "uaenorth", "brazilsouth", "chilecentral", "israelcentral", "qatarcentral",
+  "northcentralus", "westus", "westcentralus", "southafricawest", "australiacentral", "australiacentral2",
+  "australiasoutheast", "jioindiacentral", "jioindiawest", "koreasouth", "southindia", "westindia", "canadaeast",
+  "francesouth", "germanynorth", "norwaywest", "switzerlandwest", "ukwest", "uaecentral", "brazilsoutheast",
+  "swedensouth", "austriaeast", "belgiumcentral", "denmarkeast", "eastus2euap", "centraluseuap",
+];
+
+const KNOWN_REGIONS: ReadonlySet<string> = new Set([...AZURE_REGIONS, ...LOCATIONS.map(([name]) => name)]);
+
+/** Whether ARM knows the location (any spelling ARM normalises: "East US", "EASTUS"). */
+export function isAzureRegion(location: string): boolean {
+  return KNOWN_REGIONS.has(normaliseLocation(location));
+}
+
 /** ARM's form of a location: "East US" and "EASTUS" are "eastus". */
 export function normaliseLocation(location: string): string {
   return location.replace(/\s+/g, "").toLowerCase();

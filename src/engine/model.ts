@@ -4,7 +4,7 @@
 // read-only and defaulted fields Azure computes are filled in.
 import { createHash, randomUUID } from "node:crypto";
 import { errors } from "../arm/errors.js";
-import { normaliseLocation } from "../arm/locations.js";
+import { isAzureRegion, normaliseLocation } from "../arm/locations.js";
 import type { LeniencyPolicy } from "../arm/leniency.js";
 import type { StoredResource } from "../store/store.js";
 import { clusterUpgradeTarget, minorOf, nodeImageVersion, poolVersion, resolveKubernetesVersion } from "./versions.js";
@@ -275,10 +275,10 @@ export function buildCluster(
   previous: Record<string, any> | undefined,
 ): { cluster: Record<string, any>; pools: PoolInput[] } {
   // ARM's form of the location ("East US" is eastus): it names the node resource group, the operation URLs and the FQDNs.
-  // Not enforced: ARM's refusal of a location the emulator does not offer (LocationNotAvailableForResourceType).
-  // Microsoft's own examples, which the conformance suite replays and expects accepted, create clusters
-  // in "location1".
+  // A new cluster's location must be an Azure region (Microsoft's examples' placeholder "location1" is
+  // not: the examples replay puts a real region in its place).
   const location: string = previous?.location ?? normaliseLocation(request.location);
+  if (!previous) assertAzureRegion(request.location, CLUSTER_TYPE);
   assertValidTags(request.tags);
   if (previous && request.location && normaliseLocation(request.location) !== normaliseLocation(previous.location)) {
     throw errors.clusterLocationChange(ctx.name, previous.location, request.location);
@@ -288,6 +288,7 @@ export function buildCluster(
   const before = previous?.properties ?? {};
   if (previous) assertCreateOnlyUnchanged(clusterProperties, before);
   else if (clusterProperties.dnsPrefix !== undefined && !DNS_PREFIX_RE.test(clusterProperties.dnsPrefix)) throw errors.dnsPrefixInvalid(String(clusterProperties.dnsPrefix));
+  if (!previous) assertNetworkRanges(clusterProperties.networkProfile);
 
   // An empty version (AKS's own examples send "") means none: the default, or the current one.
   const requestedVersion: string | undefined = clusterProperties.kubernetesVersion || undefined;
@@ -411,11 +412,10 @@ function keptNetworkProfile(requested: Record<string, any> | undefined, stored: 
 // ---- tags ------------------------------------------------------------------------------------------
 // ARM's limits on a resource's tags (Azure Resource Manager docs, "Use tags to organize your Azure
 // resources": 50 tags, names of 512 characters at most without < > % & \ ? /), with ARM's codes and
-// words, checked in ARM's order: characters, name lengths, count. Not enforced: ARM's 256-character
-// limit on a value (InvalidTagValueLength), since test/api/hardening.test.ts expects a 400-character
-// value accepted.
+// words, checked in ARM's order: characters, name lengths, value lengths (256 characters), count.
 export const TAG_LIMIT = 50;
 export const TAG_NAME_LIMIT = 512;
+export const TAG_VALUE_LIMIT = 256;
 const RESERVED_TAG_NAME_CHARACTERS = /[<>%&\\?\/\u0000-\u001f\u007f]/;
 
 export function assertValidTags(tags: unknown): void {
@@ -425,7 +425,83 @@ export function assertValidTags(tags: unknown): void {
   if (reserved.length) throw errors.tagNameCharacters(reserved.join(", "));
   const longNames = entries.filter(([name]) => name.length > TAG_NAME_LIMIT).map(([name]) => name);
   if (longNames.length) throw errors.tagNameTooLong(longNames.join(", "), TAG_NAME_LIMIT);
+  const longValues = entries.filter(([, value]) => typeof value === "string" && value.length > TAG_VALUE_LIMIT).map(([, value]) => value as string);
+  if (longValues.length) throw errors.tagValueTooLong(longValues.join(", "), TAG_VALUE_LIMIT);
   if (entries.length > TAG_LIMIT) throw errors.tooManyTags(entries.length, TAG_LIMIT);
+}
+
+// ---- locations ---------------------------------------------------------------------------------------
+
+/** ARM's refusal of a new resource (`type`) in a location Azure does not have. */
+export function assertAzureRegion(location: unknown, type: string): void {
+  if (typeof location !== "string" || isAzureRegion(location)) return;
+  throw type === RESOURCE_GROUP_TYPE ? errors.locationNotAvailableForResourceGroup(location) : errors.locationNotAvailableForResourceType(location, type);
+}
+
+// ---- network ranges ----------------------------------------------------------------------------------
+// What AKS refuses of a new cluster's IPv4 ranges (the create-only serviceCidr and dnsServiceIP, and
+// podCidr): a range that is no CIDR, one overlapping the ranges AKS reserves for itself (AKS docs:
+// "AKS clusters may not use 169.254.0.0/16, 172.30.0.0/16, 172.31.0.0/16, or 192.0.2.0/24 for the
+// Kubernetes service address range, pod address range or cluster virtual network address range"),
+// pod and service ranges that overlap, and a DNS service IP outside the service range or on its
+// network address or first address (which is the kubernetes service's). What is left out takes AKS's
+// defaults (10.0.0.0/16, 10.0.0.10, 10.244.0.0/16), which pass. IPv6 ranges (dual-stack) are not checked,
+// nor a range against the cluster's virtual network, which the emulator does not model.
+const RESERVED_RANGES = ["169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24"];
+
+function ipv4Number(text: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (!m) return undefined;
+  const octets = m.slice(1).map(Number);
+  if (octets.some((o) => o > 255)) return undefined;
+  return ((octets[0] << 24) >>> 0) + (octets[1] << 16) + (octets[2] << 8) + octets[3];
+}
+
+/** An IPv4 CIDR as [first, last] address numbers; undefined when it is none. */
+function ipv4Range(cidr: string): [number, number] | undefined {
+  const [address, bits, ...rest] = cidr.split("/");
+  if (rest.length || bits === undefined || !/^\d{1,2}$/.test(bits) || Number(bits) > 32) return undefined;
+  const start = ipv4Number(address);
+  if (start === undefined) return undefined;
+  const size = 2 ** (32 - Number(bits));
+  const first = start - (start % size);
+  return [first, first + size - 1];
+}
+
+const overlaps = (a: [number, number], b: [number, number]) => a[0] <= b[1] && b[0] <= a[1];
+const isIPv6 = (text: string) => text.includes(":");
+
+/** AKS's DNS service IP when none is sent: the tenth address of the service range (10.0.0.10 by default). */
+function defaultDnsServiceIP(serviceCidr: unknown): string {
+  const range = typeof serviceCidr === "string" ? ipv4Range(serviceCidr) : undefined;
+  if (!range || range[1] - range[0] < 10) return "10.0.0.10";
+  const n = range[0] + 10;
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+}
+
+export function assertNetworkRanges(profile: Record<string, any> | undefined): void {
+  if (!profile) return;
+  const ranges: Record<string, [number, number]> = {};
+  for (const property of ["serviceCidr", "podCidr"] as const) {
+    const value = profile[property];
+    if (typeof value !== "string" || !value || isIPv6(value)) continue;
+    const range = ipv4Range(value);
+    if (!range) throw errors.networkCidrInvalid(property, value, "it is not a valid IPv4 CIDR");
+    const reserved = RESERVED_RANGES.find((r) => overlaps(range, ipv4Range(r)!));
+    if (reserved) throw errors.networkCidrInvalid(property, value, `it overlaps ${reserved}, which AKS reserves`);
+    ranges[property] = range;
+  }
+  const service = ranges.serviceCidr ?? (profile.serviceCidr === undefined ? ipv4Range("10.0.0.0/16") : undefined);
+  if (ranges.podCidr && service && overlaps(ranges.podCidr, service)) {
+    throw errors.networkCidrInvalid("podCidr", profile.podCidr, `it overlaps serviceCidr '${profile.serviceCidr ?? "10.0.0.0/16"}'`);
+  }
+  const dns = profile.dnsServiceIP;
+  if (typeof dns !== "string" || !dns || isIPv6(dns) || !service) return;
+  const serviceCidr = profile.serviceCidr ?? "10.0.0.0/16";
+  const ip = ipv4Number(dns);
+  if (ip === undefined || ip < service[0] || ip > service[1]) throw errors.dnsServiceIPInvalid(dns, serviceCidr, "it is not within the range");
+  if (ip === service[0]) throw errors.dnsServiceIPInvalid(dns, serviceCidr, "it is the network address");
+  if (ip === service[0] + 1) throw errors.dnsServiceIPInvalid(dns, serviceCidr, "it is the first address, which the kubernetes service takes,");
 }
 
 /** A resource group as ARM serves it (Microsoft.Resources/resourceGroups). */
@@ -467,7 +543,7 @@ function networkProfile(requested: Record<string, any> | undefined, ctx: Cluster
     ...(overlay ? { networkPluginMode: "overlay" } : {}),
     networkPolicy: requested?.networkPolicy ?? "none",
     serviceCidr: "10.0.0.0/16",
-    dnsServiceIP: "10.0.0.10",
+    dnsServiceIP: defaultDnsServiceIP(requested?.serviceCidr),
     outboundType: "loadBalancer",
     loadBalancerSku: "standard",
     ipFamilies: ["IPv4"],
@@ -540,9 +616,12 @@ export function buildPool(ctx: PoolContext, requested: Record<string, any>, prev
   if (input.enableAutoScaling && (input.minCount === undefined || input.maxCount === undefined || input.minCount > input.maxCount)) {
     throw errors.autoscaleBoundsInvalid(ctx.name);
   }
-  // Not enforced yet: a new autoscaled pool's count within minCount..maxCount. Microsoft's own example
-  // AgentPools_Update.json (count 3, minCount 2, maxCount 2), which the conformance suite replays as a
-  // creation and expects accepted, would be refused.
+  // An autoscaled pool's count lies within minCount..maxCount (AKS refuses it with its count message,
+  // naming the autoscaler's bounds). Microsoft's example AgentPools_Update.json (count 3, minCount 2,
+  // maxCount 2) breaks it: the examples replay expects AKS's refusal.
+  if (input.enableAutoScaling && (count < input.minCount || count > input.maxCount)) {
+    throw errors.agentPoolCountOutOfRange(count, input.minCount, input.maxCount, false);
+  }
   const maxPods = input.maxPods ?? before.maxPods;
   if (maxPods !== undefined && (maxPods < MAX_PODS_RANGE[0] || maxPods > MAX_PODS_RANGE[1])) throw errors.maxPodsInvalid();
   const osType = input.osType ?? before.osType ?? "Linux";

@@ -7,7 +7,7 @@ import type { OperationRecord } from "../arm/lro.js";
 import type { PageReader } from "../arm/paging.js";
 import { pageReader, type StoredResource } from "../store/store.js";
 import type { EngineCore } from "./core.js";
-import { CLUSTER_TYPE, normaliseLocation, RESOURCE_GROUP_TYPE, resourceGroupBody, resourceGroupId } from "./model.js";
+import { assertValidTags, CLUSTER_TYPE, normaliseLocation, RESOURCE_GROUP_TYPE, resourceGroupBody, resourceGroupId } from "./model.js";
 
 export interface ResourceGroupInput {
   location: string;
@@ -45,6 +45,7 @@ export class ResourceGroups {
   /** ResourceGroups_CreateOrUpdate: a group keeps its name's casing and its location; tags and managedBy are replaced. */
   put(subscriptionId: string, resourceGroup: string, input: ResourceGroupInput): { created: boolean; group: StoredResource } {
     const { core } = this;
+    assertValidTags(input.tags); // ARM's tag limits hold for groups as for every resource
     return core.transaction(() => {
       const existing = this.find(subscriptionId, resourceGroup);
       if (existing?.body.properties?.provisioningState === "Deleting") {
@@ -63,6 +64,7 @@ export class ResourceGroups {
   /** ResourceGroups_Update (PATCH): tags (replaced whole) and managedBy, when sent. */
   update(subscriptionId: string, resourceGroup: string, patch: ResourceGroupPatch): StoredResource {
     const { core } = this;
+    assertValidTags(patch.tags);
     return core.transaction(() => {
       const group = this.get(subscriptionId, resourceGroup);
       const body = { ...group.body, ...(patch.tags !== undefined ? { tags: patch.tags ?? {} } : {}), ...(patch.managedBy !== undefined ? { managedBy: patch.managedBy } : {}) };

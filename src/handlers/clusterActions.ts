@@ -2,6 +2,7 @@
 // GetCommandResult, GetAccessProfile. The engine (engine.lifecycle) decides; these shape the answers.
 import type { ArmRequest, OperationHandlers } from "./contract.js";
 import type { OperationRecord } from "../arm/lro.js";
+import { errors } from "../arm/errors.js";
 
 /** A long-running POST action: 202, and the pipeline adds its status URL and result URL, Retry-After 1 (arm/lro.ts). */
 const accepted = (operation: OperationRecord) => ({ status: 202 as const, longRunning: operation });
@@ -57,6 +58,8 @@ export const lifecycleHandlers = {
   // 202 with Location at the command's result (final-state-via location, final-state-schema RunCommandResult).
   ManagedClusters_RunCommand: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName } = req.params;
+    // The spec requires `command` but lets it be empty: AKS refuses an empty or blank one.
+    if (typeof req.body?.command === "string" && !req.body.command.trim()) throw errors.runCommandEmpty();
     const { cluster, commandId } = engine.lifecycle.runCommand(subscriptionId, resourceGroupName, resourceName, req.body);
     return { status: 202, longRunning: { resultUrl: commandResultUrl(req, cluster.id, commandId) } };
   },

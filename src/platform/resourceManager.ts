@@ -5,7 +5,8 @@ import type { RouteDef } from "../api/routeIndex.js";
 import { publishedVersions } from "../api/apiVersions.js";
 import { publishedApiVersions } from "../../generated/operations.js";
 import { errors } from "../arm/errors.js";
-import { LOCATIONS } from "../arm/locations.js";
+import { isAzureRegion, LOCATIONS } from "../arm/locations.js";
+import { dotNetRegExp } from "../arm/patterns.js";
 import { isTerminal, locationUrl, operationStatusBody, type OperationRecord } from "../arm/lro.js";
 import { page } from "../arm/paging.js";
 import type { VersionPolicy } from "../http/armPipeline.js";
@@ -41,7 +42,8 @@ const KNOWN_PROVIDERS = [
 ];
 
 
-const RESOURCE_GROUP_NAME_RE = /^[-\w._()]{1,90}$/u;
+// ARM's rule, as .NET reads it: `\w` takes Unicode letters and digits (a group `résumé`).
+const RESOURCE_GROUP_NAME_RE = dotNetRegExp("^[-\\w._()]{1,90}$");
 
 
 function subscriptionBody(subscriptionId: string, { config }: HandlerServices) {
@@ -103,6 +105,7 @@ function putResourceGroup(req: ArmRequest, { engine }: HandlerServices) {
     throw errors.resourceGroupBodyInvalid();
   }
   if (typeof body.location !== "string" || !body.location) throw errors.locationRequired();
+  if (!isAzureRegion(body.location)) throw errors.locationNotAvailableForResourceGroup(body.location);
   if (body.tags !== undefined && !isStringMap(body.tags)) throw errors.tagsInvalid();
   const { created, group } = engine.resourceGroups.put(subscriptionId, resourceGroupName, { location: body.location, tags: body.tags, managedBy: body.managedBy });
   return { status: created ? 201 : 200, body: resourceGroupView(group.body) };

@@ -9,12 +9,18 @@ import { kubeconfigNames } from "../../engine/kubeconfig.js";
 import type { ChildKind } from "../../engine/subresources.js";
 import { childHandlers } from "./crud.js";
 
+/** A Kubernetes namespace name: an RFC 1123 label, at most 63 characters. */
+const NAMESPACE_NAME_RE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+
 export const managedNamespace: ChildKind = {
   type: "Microsoft.ContainerService/managedClusters/managedNamespaces",
   parent: "cluster",
   label: "ManagedNamespace",
   notFound: (name, cluster) => errors.managedNamespaceNotFound(name, cluster.body.name),
-  build: ({ parent, request, previous }) => {
+  build: ({ name, parent, request, previous }) => {
+    // The spec's pattern for the name is unanchored (any name with one letter fits it): a namespace
+    // name is a Kubernetes one, an RFC 1123 label, or nothing is stored.
+    if (!NAMESPACE_NAME_RE.test(name)) throw errors.managedNamespaceNameInvalid(name);
     const { provisioningState, portalFqdn, ...requested } = request.properties ?? {};
     return {
       location: previous?.location ?? request.location ?? parent.body.location,

@@ -2,6 +2,7 @@
 // versions, OS and VM size they record. Synchronous PUT (201/200) and DELETE (200/204), Get, List
 // (subscription, resource group), UpdateTags.
 import { errors } from "../../arm/errors.js";
+import { isAzureRegion } from "../../arm/locations.js";
 import { page } from "../../arm/paging.js";
 import type { OperationHandlers } from "../contract.js";
 import type { ChildKind } from "../../engine/subresources.js";
@@ -16,6 +17,7 @@ export const snapshot: ChildKind = {
   notFound: (name, group) => errors.resourceNotFound(SNAPSHOT_TYPE, name, group.body.name),
   build: ({ name, request, previous, agentPool }) => {
     const sourceId: string | undefined = request.properties?.creationData?.sourceResourceId;
+    if (!previous && typeof request.location === "string" && !isAzureRegion(request.location)) throw errors.locationNotAvailableForResourceType(request.location, SNAPSHOT_TYPE);
     const common = { location: previous?.location ?? request.location, ...(request.tags !== undefined ? { tags: request.tags } : {}) };
     if (previous) {
       // A snapshot records its pool as it was: an update changes tags, never what was captured.
