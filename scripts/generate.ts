@@ -68,6 +68,21 @@ function inlineExternalRefs(doc: Json, entryPath: string): void {
   rewrite(doc, entryPath);
 }
 
+// swagger2openapi drops the siblings of a $ref, and `readOnly` with them: a cluster's systemData and
+// powerState would no longer read as read-only. The names of such properties are kept on the schema
+// that holds them, as x-aks-emulator-read-only, for the request normalisation
+// (src/api/requestNormalisation.ts: ARM ignores read-only properties in a request).
+function keepReadOnlyRefs(node: Json): void {
+  if (Array.isArray(node)) return node.forEach(keepReadOnlyRefs);
+  if (!node || typeof node !== "object") return;
+  const properties = node.properties;
+  if (properties && typeof properties === "object" && !Array.isArray(properties)) {
+    const names = Object.keys(properties).filter((name) => typeof properties[name]?.$ref === "string" && properties[name].readOnly === true);
+    if (names.length) node["x-aks-emulator-read-only"] = names;
+  }
+  for (const value of Object.values(node)) keepReadOnlyRefs(value);
+}
+
 // Overlays are RFC 6902 JSON Patch files named NNN-description.json, applied in order to the
 // Swagger document before conversion; specs/README.md explains each one.
 function listOverlays(): string[] {
@@ -194,6 +209,7 @@ async function generate(): Promise<void> {
     inlineExternalRefs(swagger, entryPath);
     const applied = listOverlays();
     for (const overlay of applied) applyOverlay(swagger, version, overlay);
+    keepReadOnlyRefs(swagger);
     byVersion[version] = catalogue(swagger);
 
     const { openapi } = await converter.convertObj(swagger, { patch: true, warnOnly: true, resolve: false });

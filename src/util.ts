@@ -7,6 +7,8 @@ export interface Logger {
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;
+  /** Detail for debugging (what a request body was read as); loggers without it drop these lines. */
+  debug?(message: string): void;
 }
 
 /** One line per event on stdout/stderr, with an ISO timestamp. */

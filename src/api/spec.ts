@@ -11,6 +11,7 @@ import { apiVersions, operationsByVersion, type ApiVersion, type OperationId, ty
 import { projectRoot } from "../paths.js";
 import type { RouteDef } from "./routeIndex.js";
 import { VersionShape } from "./versionShape.js";
+import { RequestNormaliser, type NormalisedBody } from "./requestNormalisation.js";
 import type { ValidationIssue } from "../arm/requestErrors.js";
 import { dotNetRegExpEngine } from "../arm/patterns.js";
 
@@ -31,6 +32,8 @@ export interface SpecVersion {
   version: ApiVersion;
   document: any;
   operations: ReadonlyMap<string, OperationInfo>;
+  /** The request body as ARM and AKS read it (requestNormalisation.ts): what validation then judges. */
+  normaliseRequest(operationId: string, body: unknown): NormalisedBody;
   /** Checks path parameters (as the route index parsed them), query, headers and body in one pass. */
   validateRequest(operationId: string, request: ParsedRequest): ValidationIssue[];
   validateResponse(operationId: string, status: number, body: unknown): ValidationIssue[];
@@ -74,6 +77,8 @@ function loadVersion(version: ApiVersion, keep?: <T extends object>(value: T) =>
   void backend.init();
   if (!backend.initialized) throw new Error(`the ${version} document did not initialise synchronously`);
   const schemas = (backend.definition as any).components?.schemas ?? {};
+  const resolveSchemaRef = (ref: string) => (ref.startsWith("#/components/schemas/") ? schemas[ref.slice(21)] : undefined);
+  const normaliser = new RequestNormaliser(resolveSchemaRef, schemas);
   const shape = new VersionShape((ref) => (ref.startsWith("#/components/schemas/") ? schemas[ref.slice(21)] : undefined), keep);
   const jsonSchema = (content: any) => content?.["application/json"]?.schema;
   const responseSchema = (operationId: string, status: number) => {
@@ -96,6 +101,9 @@ function loadVersion(version: ApiVersion, keep?: <T extends object>(value: T) =>
     version,
     document,
     operations,
+    normaliseRequest(operationId, body) {
+      return normaliser.normalise(body, jsonSchema((find(operationId).requestBody as any)?.content));
+    },
     validateRequest(operationId, request) {
       // openapi-backend's own validateRequest parses the path again on every call (about a quarter of
       // a millisecond); the route index has already done that, so its compiled validators are called

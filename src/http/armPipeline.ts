@@ -119,6 +119,7 @@ export const ARM_STAGES: readonly Stage[] = [
   checkSubscription, // a subscription id that is no GUID: let off, or InvalidSubscriptionId
   resolveApiVersion, // AKS: the serving document; a platform route: its policy
   readBody, // size and nesting limits
+  normaliseRequest, // AKS: the body as ARM reads it (read-only properties, nulls, unset values)
   validateRequest, // AKS: ajv against the serving document
   handle,
   // An error thrown above is the answer from here on.
@@ -311,6 +312,20 @@ export function readBody(ctx: RequestContext, p: Pipeline): StageResult {
   return readJsonBody(req, limit, refused).then((body) => {
     ctx.body = body;
   });
+}
+
+/**
+ * An AKS request's body as ARM and AKS read it, before it is validated (api/requestNormalisation.ts):
+ * read-only properties ignored, null and unset values of optional ones left out. Azure does this
+ * too, so strict mode does it; what it did goes to the debug log, not the leniency header.
+ */
+export function normaliseRequest(ctx: RequestContext, p: Pipeline): void {
+  const { document, body } = ctx;
+  if (!document || typeof body !== "object" || body === null) return;
+  const { body: normalised, applied } = document.normaliseRequest(ctx.route!.operationId, body);
+  if (!applied.length) return;
+  ctx.body = normalised;
+  p.logger.debug?.(`${ctx.route!.operationId}: request body read as ARM reads it: ${applied.join("; ")}`);
 }
 
 /** An AKS request against its version's own document (ajv): ARM's codes for what the spec refuses. */

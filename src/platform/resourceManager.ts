@@ -10,6 +10,7 @@ import { dotNetRegExp } from "../arm/patterns.js";
 import { isTerminal, locationUrl, operationStatusBody, type OperationRecord } from "../arm/lro.js";
 import { page } from "../arm/paging.js";
 import type { VersionPolicy } from "../http/armPipeline.js";
+import { snapshot } from "../handlers/subresources/snapshots.js";
 
 export interface PlatformRoute extends RouteDef {
   kind: "platform";
@@ -115,6 +116,28 @@ function isStringMap(value: unknown): value is Record<string, string> {
   return !!value && typeof value === "object" && !Array.isArray(value) && Object.values(value).every((v) => typeof v === "string");
 }
 
+
+/**
+ * Resources_ListByResourceGroup: the group's top-level resources (clusters, node pool snapshots) in
+ * ARM's generic shape. Terraform lists them before it deletes a group (prevent_deletion_if_contains_resources).
+ */
+function listGroupResources(req: ArmRequest, { engine }: HandlerServices) {
+  const { subscriptionId, resourceGroupName } = req.params;
+  const group = engine.resourceGroups.get(subscriptionId, resourceGroupName); // ResourceGroupNotFound
+  const resources = [...engine.listClusters(subscriptionId, resourceGroupName).read(undefined, Number.MAX_SAFE_INTEGER), ...engine.children.list(group, snapshot)];
+  const expand = new Set((req.query.$expand ?? "").split(",").map((e) => e.trim().toLowerCase()));
+  return { status: 200, body: page(req, resources, (r) => genericResource(r.body, expand)) };
+}
+
+/** ARM's GenericResourceExpanded; createdTime, changedTime and provisioningState only as $expand asks. */
+function genericResource(body: Record<string, any>, expand: Set<string>) {
+  const out: Record<string, unknown> = { id: body.id, name: body.name, type: body.type };
+  for (const key of ["kind", "location", "sku", "identity", "managedBy", "tags"]) if (body[key] !== undefined) out[key] = body[key];
+  if (expand.has("createdtime") && body.systemData?.createdAt) out.createdTime = body.systemData.createdAt;
+  if (expand.has("changedtime") && body.systemData?.lastModifiedAt) out.changedTime = body.systemData.lastModifiedAt;
+  if (expand.has("provisioningstate") && body.properties?.provisioningState) out.provisioningState = body.properties.provisioningState;
+  return out;
+}
 
 /** Answers an operation-status or operation-result URL. */
 function operationResult(op: OperationRecord, req: ArmRequest) {
@@ -250,6 +273,7 @@ export const platformRoutes: PlatformRoute[] = [
       return { status: 202, headers: { Location: locationUrl(req.baseUrl, op, req.apiVersion), "Retry-After": "1" } };
     },
   },
+  { kind: "platform", method: "GET", template: `${RG}/resources`, operationId: "Resources_ListByResourceGroup", versions: resourceGroupVersions, handler: listGroupResources },
   {
     kind: "platform", method: "GET", template: `${S}/operationresults/{operationId}`, operationId: "ResourceGroups_OperationResult", versions: "any",
     handler: (req, services) => operationResult(findOperation(req, services, "Microsoft.Resources"), req),

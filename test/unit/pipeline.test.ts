@@ -96,6 +96,7 @@ describe("the ARM pipeline's stages", () => {
       "checkSubscription",
       "resolveApiVersion",
       "readBody",
+      "normaliseRequest",
       "validateRequest",
       "handle",
       "projectToVersion",
