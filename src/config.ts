@@ -32,6 +32,12 @@ export interface Config {
   /** Mocked mode: how long a provisioning step takes (0: clusters reach Succeeded at once). */
   mockProvisioningDelayMs: number;
   subscriptionId: string;
+  /**
+   * FLOCI_AZ_SERVICES_AKS_SUBSCRIPTIONS: listed by GET /subscriptions after subscriptionId, so that az
+   * resolves `--subscription NAME` to them. Default mode: the product documentation's placeholder
+   * `my-sub`; strict mode: none, and only GUIDs may be named.
+   */
+  subscriptions: string[];
   tenantId: string;
   defaultLocation: string;
   maxBodyBytes: number;
@@ -71,6 +77,7 @@ export const configVariables: { name: string; flag?: string; default: string; de
   { name: `${ENV}DATA_DIR`, flag: "--data-dir", default: "", description: "Folder for durable state (SQLite); unset: state in memory only." },
   { name: `${ENV}KEY_DIR`, default: "", description: "Folder for the local CA, server certificate and token signing key (default: the data folder, else ~/.aks-emulator)." },
   { name: `${ENV}SUBSCRIPTION_ID`, default: "00000000-0000-0000-0000-000000000000", description: "The subscription listed by GET /subscriptions (any subscription id is accepted)." },
+  { name: `${ENV}SUBSCRIPTIONS`, default: "my-sub", description: "More subscriptions GET /subscriptions lists after the one above (comma-separated), so that az login knows them and `az ... --subscription ID` resolves. The default, the product documentation's placeholder, is named in the x-aks-emulator-leniency header; strict mode lists none by default and GUIDs only." },
   { name: `${ENV}TENANT_ID`, default: "00000000-0000-0000-0000-000000000001", description: "The tenant of issued tokens and of GET /tenants." },
   { name: `${ENV}LOCATION`, default: "eastus", description: "Location used where a request names none." },
   { name: `${ENV}MOCK_PROVISIONING_DELAY_MS`, default: "0", description: "Mocked mode: time a create, update or delete stays in progress." },
@@ -172,6 +179,7 @@ export function loadConfig(flags: Record<string, string[]> = {}, env: NodeJS.Pro
     healthCheckIntervalSeconds: parseNonNegative(`${ENV}HEALTH_CHECK_INTERVAL_SECONDS`, pick("HEALTH_CHECK_INTERVAL_SECONDS")),
     mockProvisioningDelayMs: parseNonNegative(`${ENV}MOCK_PROVISIONING_DELAY_MS`, pick("MOCK_PROVISIONING_DELAY_MS")),
     subscriptionId: pick("SUBSCRIPTION_ID"),
+    subscriptions: [],
     tenantId: pick("TENANT_ID"),
     defaultLocation: pick("LOCATION"),
     maxBodyBytes: parseNonNegative(`${ENV}MAX_BODY_BYTES`, pick("MAX_BODY_BYTES")),
@@ -183,8 +191,22 @@ export function loadConfig(flags: Record<string, string[]> = {}, env: NodeJS.Pro
     responseValidation: responseValidation as ResponseValidation,
     logRequests: parseBool(`${ENV}LOG_REQUESTS`, env[`${ENV}LOG_REQUESTS`]) ?? true,
   };
+  config.subscriptions = listedSubscriptions(env[`${ENV}SUBSCRIPTIONS`], config.strict);
   if (config.apiServerMaxPort < config.apiServerBasePort) {
     throw new ConfigError(`${ENV}API_SERVER_MAX_PORT (${config.apiServerMaxPort}) is below ${ENV}API_SERVER_BASE_PORT (${config.apiServerBasePort})`);
   }
   return config;
+}
+
+const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** FLOCI_AZ_SERVICES_AKS_SUBSCRIPTIONS: unset, the documentation's `my-sub` in the default mode (none in strict mode). */
+function listedSubscriptions(value: string | undefined, strict: boolean): string[] {
+  if (value === undefined) return strict ? [] : ["my-sub"];
+  const ids = [...new Set(value.split(",").map((s) => s.trim()).filter(Boolean))];
+  const bad = ids.find((id) => !/^[^/?#\s]+$/.test(id) || (strict && !GUID_RE.test(id)));
+  if (bad !== undefined) {
+    throw new ConfigError(`${ENV}SUBSCRIPTIONS: '${bad}' ${strict ? "is not a GUID (strict mode refuses other subscription ids)" : "cannot be a path segment"}`);
+  }
+  return ids;
 }

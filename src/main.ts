@@ -2,6 +2,7 @@
 // CLI: `aks-emulator [serve] [--port N] [--host H] [--hostname NAME]... [--data-dir DIR]`,
 // `aks-emulator ca` prints the local CA certificate, `aks-emulator help` lists the settings.
 import { startApp, StartupError } from "./app.js";
+import { AZ_LOGIN_USAGE, azLogin, AzLoginError, parseAzLoginArgs } from "./cli/azLogin.js";
 import { ConfigError, configVariables, loadConfig, parseArgs } from "./config.js";
 import { loadOrCreateTls } from "./tls/certificates.js";
 import { consoleLogger } from "./util.js";
@@ -11,6 +12,7 @@ function usage(): string {
   return [
     "Usage: aks-emulator [serve] [--port N] [--host ADDR] [--hostname NAME]... [--data-dir DIR]",
     "       aks-emulator ca          print the local CA certificate (PEM) that signs the server certificate",
+    "       aks-emulator az-login    point the Azure CLI at a running emulator and sign in (az-login --help)",
     "",
     "Settings (flags override environment variables):",
     ...rows,
@@ -18,6 +20,12 @@ function usage(): string {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === "az-login") {
+    const rest = process.argv.slice(3);
+    if (rest.some((a) => a === "--help" || a === "-h")) console.log(AZ_LOGIN_USAGE);
+    else process.exitCode = await azLogin(parseAzLoginArgs(rest));
+    return;
+  }
   const { command, flags } = parseArgs(process.argv.slice(2));
   if (command === "help") {
     console.log(usage());
@@ -67,6 +75,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: Error) => {
+  if (error instanceof AzLoginError) {
+    console.error(`aks-emulator az-login: ${error.message} (aks-emulator az-login --help lists the options)`);
+    process.exit(2);
+  }
   if (error instanceof ConfigError) {
     console.error(`aks-emulator: ${error.message}\n\n${usage()}`);
     process.exit(2);

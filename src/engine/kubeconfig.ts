@@ -1,6 +1,8 @@
 // Kubeconfigs named the way AKS names them, so that several merge into one file:
 // cluster "{name}", user "clusterUser_{rg}_{name}" / "clusterAdmin_{rg}_{name}" /
-// "clusterMonitoringUser_{rg}_{name}", context "{name}" (admin: "{name}-admin").
+// "clusterMonitoringUser_{rg}_{name}", context "{name}" for all three. AKS names the admin context
+// "{name}" too: `az aks get-credentials --admin` appends "-admin" to a context whose user is
+// clusterAdmin_..., so that it does not replace the user context ("Merged "{name}-admin" as current context").
 import { createRequire } from "node:module";
 
 // yaml loads on the first kubeconfig, not at start-up.
@@ -27,7 +29,7 @@ const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 export function buildKubeconfig(input: KubeconfigInput): string {
   const { cluster, kind } = input;
   const userName = `${kubeconfigNames[kind]}_${cluster.resourceGroup}_${cluster.name}`;
-  const contextName = kind === "admin" ? `${cluster.name}-admin` : cluster.name;
+  const contextName = cluster.name;
   const clusterEntry: Record<string, unknown> = { server: input.server };
   if (input.caPem) clusterEntry["certificate-authority-data"] = b64(input.caPem);
   else clusterEntry["insecure-skip-tls-verify"] = true;

@@ -47,6 +47,8 @@ const KNOWN_PROVIDERS = [
 const RESOURCE_GROUP_NAME_RE = dotNetRegExp("^[-\\w._()]{1,90}$");
 
 
+const SUBSCRIPTION_GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 function subscriptionBody(subscriptionId: string, { config }: HandlerServices) {
   return {
     id: `/subscriptions/${subscriptionId}`,
@@ -167,8 +169,16 @@ export const platformRoutes: PlatformRoute[] = [
   {
     kind: "platform", method: "GET", template: "/subscriptions", operationId: "Subscriptions_List", versions: "any",
     handler: (req, services) => {
-      const ids = new Set([services.config.subscriptionId]);
-      const value = [...ids].map((id) => subscriptionBody(id, services));
+      // FLOCI_AZ_SERVICES_AKS_SUBSCRIPTIONS besides the default: az resolves `--subscription X` against
+      // this list (kept at login), so the documentation's `--subscription my-sub` needs it listed.
+      const ids = new Set([services.config.subscriptionId, ...services.config.subscriptions]);
+      const listed = [...ids].filter((id) => {
+        if (SUBSCRIPTION_GUID_RE.test(id)) return true;
+        if (!req.leniency.lenient) return false; // strict mode: ARM's subscriptions are GUIDs
+        req.leniency.note("subscription-id", `'${id}' is listed though it is not a GUID (FLOCI_AZ_SERVICES_AKS_SUBSCRIPTIONS; strict mode lists GUIDs only)`);
+        return true;
+      });
+      const value = listed.map((id) => subscriptionBody(id, services));
       return { status: 200, body: { value, count: { type: "Total", value: value.length } } };
     },
   },

@@ -377,7 +377,7 @@ describe.each(API_VERSIONS)("cluster lifecycle at api-version $apiVersion ($labe
     const name = "creds";
     await createCluster(name);
     const cases = [
-      { list: () => sdk.client.managedClusters.listClusterAdminCredentials(rg, name), entry: "clusterAdmin", user: `clusterAdmin_${rg}_${name}`, context: `${name}-admin` },
+      { list: () => sdk.client.managedClusters.listClusterAdminCredentials(rg, name), entry: "clusterAdmin", user: `clusterAdmin_${rg}_${name}`, context: name }, // az adds "-admin"
       { list: () => sdk.client.managedClusters.listClusterUserCredentials(rg, name), entry: "clusterUser", user: `clusterUser_${rg}_${name}`, context: name },
       { list: () => sdk.client.managedClusters.listClusterMonitoringUserCredentials(rg, name), entry: "clusterMonitoringUser", user: `clusterMonitoringUser_${rg}_${name}`, context: name },
     ];

@@ -82,12 +82,14 @@ afterAll(async () => {
 });
 
 describe("subscriptions and tenants", () => {
-  it("GET /subscriptions lists the emulator's subscription", async () => {
+  it("GET /subscriptions lists the emulator's subscription (and, in the default mode, the documentation's my-sub)", async () => {
     const list = await call("GET", "/subscriptions?api-version=2022-12-01");
     expect(list.status).toBe(200);
     expect(list.headers.get("content-type")).toMatch(/^application\/json/);
     expect(list.headers.get("x-ms-request-id")).toBeTruthy();
-    expect(list.json.value).toHaveLength(1);
+    // FLOCI_AZ_SERVICES_AKS_SUBSCRIPTIONS' default: az resolves `--subscription my-sub` against this list.
+    expect(list.json.value.map((s: { subscriptionId: string }) => s.subscriptionId)).toEqual([TEST_SUBSCRIPTION, "my-sub"]);
+    expect(list.headers.get("x-aks-emulator-leniency")).toContain("subscription-id: 'my-sub' is listed");
     expect(list.json.value[0]).toMatchObject({
       id: SUB,
       subscriptionId: TEST_SUBSCRIPTION,

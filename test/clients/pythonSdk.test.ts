@@ -1,6 +1,6 @@
 // Microsoft's Python SDK (azure-mgmt-containerservice with azure-identity) against the emulator over
 // HTTPS, trusting its CA through REQUESTS_CA_BUNDLE as the README tells Python users to. The pinned
-// packages are installed into a venv per pin set, cached outside the clone (test/support/pythonVenv.ts).
+// packages are installed into a venv per pin set, cached outside the clone (test/support/clientCache.ts).
 //
 // The SDK runs at its own default api-version (41.8.0 sends 2026-08-01), as a user's code does when it
 // names none. Then the product documentation's Python example (shared/seed/000_95a56bac639d0e4e.txt)
@@ -16,7 +16,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEmulator, TEST_SUBSCRIPTION, TEST_TENANT, type TestEmulator } from "../support/emulator.js";
-import { pythonWith } from "../support/pythonVenv.js";
+import { pythonWith } from "../support/clientCache.js";
 
 const PACKAGES = ["azure-mgmt-containerservice==41.8.0", "azure-identity==1.27.0"];
 /** The newest release whose models still export ContainerServiceVMSizeTypes, which the seed's example imports. */

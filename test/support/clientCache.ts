@@ -1,6 +1,7 @@
-// Python clients for the tests, each set of pinned packages in its own virtualenv. The venvs live in a
-// cache outside the clone ($AKS_EMULATOR_CLIENT_CACHE, else ~/.cache/aks-emulator/clients), named by
-// the packages they hold: a fresh clone on the same machine reuses them, and a changed pin makes a new one.
+// The real clients' installs, cached outside the clone ($AKS_EMULATOR_CLIENT_CACHE, else
+// ~/.cache/aks-emulator/clients) and named by the versions they hold: a fresh clone on the same machine
+// reuses them, and a changed pin makes a new one. Python clients each get a virtualenv per pin set;
+// the Java (Maven repository) and Go (module cache) suites keep theirs under the same folder.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { homedir } from "node:os";
