@@ -83,7 +83,14 @@ export class MemoryStore implements ResourceStore {
   }
 
   private unindex(key: string, resource: StoredResource, position: number): void {
-    for (const [map, listKey] of this.listsOf(resource)) map.get(listKey)?.remove(key, position);
+    for (const [map, listKey] of this.listsOf(resource)) {
+      const list = map.get(listKey);
+      if (!list) continue;
+      list.remove(key, position);
+      // An emptied list goes: else every deleted parent (a short-lived cluster, its pools) leaves its
+      // keyed empty lists behind for good (the soak test's RSS).
+      if (list.keys.length === 0) map.delete(listKey);
+    }
   }
 
   private listsOf(resource: StoredResource): [Map<string, OrderedKeys>, string][] {
