@@ -2,7 +2,8 @@
 // returns, so what a client saw acknowledged survives a crash. The database is the only full copy of
 // the state: reads go to it, through bounded caches of the records last read or written, so memory
 // stays flat however many clusters are stored and a start reads nothing it does not need.
-import Database from "better-sqlite3";
+import { createRequire } from "node:module";
+import type Database from "better-sqlite3";
 import { errors } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
 import { BoundedCache } from "../util.js";
@@ -84,7 +85,9 @@ export class SqliteStore implements ResourceStore {
   private finished: { count: number; bytes: number } | undefined;
 
   constructor(readonly file: string) {
-    this.db = new Database(file);
+    // better-sqlite3 (a native addon) loads with the first data folder: the memory store never needs it.
+    const SQLite = createRequire(import.meta.url)("better-sqlite3") as typeof Database;
+    this.db = new SQLite(file);
     try {
       // One emulator per data folder: a second process on the same file would overwrite the first
       // one's changes under its caches. EXCLUSIVE keeps the lock from the first access until close

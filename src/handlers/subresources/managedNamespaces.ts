@@ -2,12 +2,15 @@
 // List, Update (PATCH tags) and ListCredential: the cluster user's kubeconfig with its context
 // scoped to the namespace.
 import { randomUUID } from "node:crypto";
-import { parse, stringify } from "yaml";
+import { createRequire } from "node:module";
 import { errors } from "../../arm/errors.js";
 import type { OperationHandlers } from "../contract.js";
 import { kubeconfigNames } from "../../engine/kubeconfig.js";
 import type { ChildKind } from "../../engine/subresources.js";
 import { childHandlers } from "./crud.js";
+
+// yaml (about 25 ms to load) loads on the first namespace kubeconfig, not at start-up.
+const yaml = (): typeof import("yaml") => createRequire(import.meta.url)("yaml") as typeof import("yaml");
 
 /** A Kubernetes namespace name: an RFC 1123 label, at most 63 characters. */
 const NAMESPACE_NAME_RE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -53,9 +56,9 @@ export const managedNamespaceHandlers = {
     const cluster = children.parentOf(managedNamespace, req.params);
     const namespace = children.get(cluster, managedNamespace, managedNamespaceName);
     // The cluster user's kubeconfig (named as AKS names it), with every context set to the namespace.
-    const kubeconfig = parse(await engine.credentials(subscriptionId, resourceGroupName, resourceName, "user"));
+    const kubeconfig = yaml().parse(await engine.credentials(subscriptionId, resourceGroupName, resourceName, "user"));
     for (const entry of kubeconfig.contexts ?? []) entry.context = { ...entry.context, namespace: namespace.body.name };
-    const value = Buffer.from(stringify(kubeconfig)).toString("base64");
+    const value = Buffer.from(yaml().stringify(kubeconfig)).toString("base64");
     return { status: 200, body: { kubeconfigs: [{ name: kubeconfigNames.user, value }] } };
   },
 } satisfies Partial<OperationHandlers>;
