@@ -6,7 +6,7 @@
 // RunCommand; managed namespace names that are no Kubernetes names. (Unicode resource group names: unicodeNames.test.ts.)
 import { beforeAll, describe, expect, it } from "vitest";
 import type { TestEmulator } from "../support/emulator.js";
-import { useEmulator } from "../support/emulator.js";
+import { useEmulator, viaPrism } from "../support/emulator.js";
 import { ArmHttp, clusterPath, minimalCluster, RESOURCE_GROUP_API_VERSION, type RawResponse } from "../support/sdk.js";
 
 const V = "2026-06-01";
@@ -176,7 +176,8 @@ for (const mode of ["default", "strict"] as const) {
         await invalid("net3", { dnsServiceIP: "10.1.0.10" }, "dnsServiceIP");
         await invalid("net3", { serviceCidr: "10.1.0.0/16", dnsServiceIP: "10.1.0.0" }, "dnsServiceIP");
         await invalid("net3", { serviceCidr: "10.1.0.0/16", dnsServiceIP: "10.1.0.1" }, "dnsServiceIP");
-        await invalid("net3", { serviceCidr: "10.1.0.0/33", dnsServiceIP: "10.1.0.10" }, "serviceCidr");
+        // A /33 breaks the spec's own pattern: Prism answers that one itself (422), before the emulator.
+        if (!viaPrism) await invalid("net3", { serviceCidr: "10.1.0.0/33", dnsServiceIP: "10.1.0.10" }, "serviceCidr");
       });
 
       it("sound ranges are taken; a service CIDR sent alone gets its own tenth address as DNS service IP", async () => {
@@ -203,7 +204,10 @@ for (const mode of ["default", "strict"] as const) {
 
       it("names that are no RFC 1123 label (percent-encoded as a client sends them): 400 InvalidParameter, and nothing stored", async () => {
         // (a bare ".." segment, even as %2E%2E, never reaches the emulator from fetch: WHATWG URL resolves it)
-        const encoded = ["a b", "x/../y", "Upper", "-lead", "trail-", "under_score", "n".repeat(64), "dots.in.it", "..."].map(encodeURIComponent);
+        // 64 characters break the spec's own maxLength, and "..." its (unanchored) pattern: Prism answers
+        // those itself (422), before the emulator.
+        const specRefused = viaPrism ? [] : ["n".repeat(64), "..."];
+        const encoded = ["a b", "x/../y", "Upper", "-lead", "trail-", "under_score", "dots.in.it", ...specRefused].map(encodeURIComponent);
         for (const name of [...encoded, "x%2F%2E%2E%2Fy", "x%2F..%2Fy"]) {
           const error = await refused("PUT", namespaceUrl(name), body, "InvalidParameter");
           expect(error.target).toBe("managedNamespaceName");
