@@ -10,7 +10,8 @@
 # scripts/fuzz.ts's checks (a generated location such as "0" is LocationNotAvailableForResourceType, a
 # tag value over 256 characters InvalidTagValueLength, an autoscaled count outside minCount..maxCount,
 # overlapping or reserved network ranges, a blank RunCommand command or a managed namespace name that
-# is no RFC 1123 label InvalidParameter). The spec's patterns are read as .NET reads them (`\w` is
+# is no RFC 1123 label InvalidParameter, a nodeLabels key in the kubernetes.io or k8s.io namespaces that
+# kubelet may not set, such as node-role.kubernetes.io/x, BadRequest). The spec's patterns are read as .NET reads them (`\w` is
 # Unicode, nearly as in Python's `re`); a negative name that only .NET's `\w` takes (a combining mark,
 # connector punctuation) names a group that does not exist: 404, still a rejection.
 import hashlib

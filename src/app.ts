@@ -85,6 +85,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         defaultImage: config.defaultImage,
         apiServerBasePort: config.apiServerBasePort,
         apiServerMaxPort: config.apiServerMaxPort,
+        apiServerHost: config.apiServerHost,
+        apiServerAccess: config.apiServerAccess,
         privileged: config.privileged,
         readyTimeoutSeconds: config.readyTimeoutSeconds,
         keepRunningOnShutdown: config.keepRunningOnShutdown,

@@ -22,6 +22,17 @@ export interface Config {
   defaultImage: string;
   apiServerBasePort: number;
   apiServerMaxPort: number;
+  /**
+   * Real mode: the host users' kubeconfigs name for the published API server ports. Default: the
+   * host of DOCKER_HOST when that is a remote tcp:// engine, else 127.0.0.1.
+   */
+  apiServerHost: string;
+  /**
+   * Real mode: how the emulator itself reaches the API servers. "network": it joins each cluster's
+   * network and dials floci-az-aks-{id}:6443 (for an emulator in a container); "published": the
+   * published port on apiServerHost; "auto": network when it runs in a container, else published.
+   */
+  apiServerAccess: "auto" | "network" | "published";
   keepRunningOnShutdown: boolean;
   /** Real mode: run the k3s containers privileged (k3s needs it; the test stand-in runs without). */
   privileged: boolean;
@@ -67,6 +78,8 @@ export const configVariables: { name: string; flag?: string; default: string; de
   { name: `${ENV}DEFAULT_IMAGE`, default: "rancher/k3s", description: "Image for real-mode clusters; a tag here overrides the one derived from kubernetesVersion." },
   { name: `${ENV}API_SERVER_BASE_PORT`, default: "6443", description: "First host port for real-mode API servers." },
   { name: `${ENV}API_SERVER_MAX_PORT`, default: "6543", description: "Last host port for real-mode API servers." },
+  { name: `${ENV}API_SERVER_HOST`, default: "", description: "Host that users' real-mode kubeconfigs name for the published API server ports (also in the API server's certificate); unset: the host of DOCKER_HOST when that is tcp://, else 127.0.0.1." },
+  { name: `${ENV}API_SERVER_ACCESS`, default: "auto", description: "How the emulator reaches real-mode API servers: network (it joins each cluster's Docker network and dials floci-az-aks-{id}:6443), published (the published port on the API server host), auto (network when the emulator runs in a container, else published)." },
   { name: `${ENV}KEEP_RUNNING_ON_SHUTDOWN`, default: "false", description: "Leave real-mode containers running when the emulator stops." },
   { name: `${ENV}PRIVILEGED`, default: "true", description: "Run real-mode k3s containers privileged (k3s needs it)." },
   { name: `${ENV}READY_TIMEOUT_SECONDS`, default: "180", description: "Real mode: how long an operation waits for the API server and every node to be Ready before it fails." },
@@ -92,6 +105,22 @@ export const configVariables: { name: string; flag?: string; default: string; de
 ];
 
 export class ConfigError extends Error {}
+
+/** The host of a remote tcp:// (or http(s)://) DOCKER_HOST, where the engine publishes ports; else 127.0.0.1. */
+export function defaultApiServerHost(dockerHost: string | undefined): string {
+  if (!dockerHost || !/^(tcp|https?):\/\//i.test(dockerHost)) return "127.0.0.1";
+  try {
+    const host = new URL(dockerHost.replace(/^tcp:/i, "http:")).hostname.replace(/^\[|\]$/g, "");
+    return host || "127.0.0.1";
+  } catch {
+    return "127.0.0.1";
+  }
+}
+
+function parseAccess(value: string): Config["apiServerAccess"] {
+  if (value === "auto" || value === "network" || value === "published") return value;
+  throw new ConfigError(`${ENV}API_SERVER_ACCESS: expected auto, network or published, got '${value}'`);
+}
 
 function parseBool(name: string, value: string | undefined): boolean | undefined {
   if (value === undefined || value === "") return undefined;
@@ -173,6 +202,8 @@ export function loadConfig(flags: Record<string, string[]> = {}, env: NodeJS.Pro
     defaultImage: pick("DEFAULT_IMAGE"),
     apiServerBasePort: parsePort(`${ENV}API_SERVER_BASE_PORT`, pick("API_SERVER_BASE_PORT")),
     apiServerMaxPort: parsePort(`${ENV}API_SERVER_MAX_PORT`, pick("API_SERVER_MAX_PORT")),
+    apiServerHost: pick("API_SERVER_HOST") || defaultApiServerHost(env.DOCKER_HOST),
+    apiServerAccess: parseAccess(pick("API_SERVER_ACCESS")),
     keepRunningOnShutdown: parseBool(`${ENV}KEEP_RUNNING_ON_SHUTDOWN`, env[`${ENV}KEEP_RUNNING_ON_SHUTDOWN`]) ?? false,
     privileged: parseBool(`${ENV}PRIVILEGED`, env[`${ENV}PRIVILEGED`]) ?? true,
     readyTimeoutSeconds: parseNonNegative(`${ENV}READY_TIMEOUT_SECONDS`, pick("READY_TIMEOUT_SECONDS")),

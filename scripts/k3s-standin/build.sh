@@ -4,13 +4,16 @@
 #   aks-emulator/k3s-standin-base:latest      docker import of a root folder: the host's node binary
 #                                             and the libraries it loads, Debian's static busybox,
 #                                             stand-in.js and node-forge
-#   aks-emulator/k3s-standin:v<X.Y.Z>-k3s1    FROM the base with ENV K3S_VERSION=v<X.Y.Z>+k3s1, one per
-#                                             patch of the emulator's version catalogue
-#   aks-emulator/k3s-standin:latest           the catalogue's default version
+#   aks-emulator/k3s-standin:v<X.Y.Z>-k3s<N>  FROM the base with ENV K3S_VERSION=v<X.Y.Z>+k3s<N>, one per
+#                                             tag of the k3s tag table (K3S_TAGS in src/engine/versions.ts)
+#                                             that published-tags.txt lists: k3s's real releases only
+#   aks-emulator/k3s-standin:latest           the catalogue's default version's tag
 #
 # Usage: build.sh [--force] [X.Y.Z ...]
-#   Without versions, every patch in src/engine/versions.ts (":latest" is the default minor's newest
-#   patch); with versions, those (":latest" is the last one, or $K3S_STANDIN_LATEST).
+#   Without versions, every tag in the table (":latest" is the default minor's newest patch); with
+#   versions, the table's tags of those (":latest" is the last one, or $K3S_STANDIN_LATEST).
+#   A table tag missing from published-tags.txt gets no image (a warning; an error when asked for by
+#   version): the emulator then fails to pull it, as it would fail against Docker Hub.
 # Idempotent: images carry a hash of their inputs (stand-in.js, this script, the node binary,
 # busybox, node-forge) as a label; when it matches, nothing is rebuilt.
 set -euo pipefail
@@ -29,7 +32,7 @@ versions=()
 for arg in "$@"; do
   case "$arg" in
     --force) force=true ;;
-    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
     v*) versions+=("${arg#v}") ;;
     *) versions+=("$arg") ;;
   esac
@@ -55,29 +58,60 @@ if command -v flock >/dev/null; then
   flock 9
 fi
 
-# The versions: the catalogue's patches unless given.
+# The tags: the k3s tag table in versions.ts (every row, or the rows of the versions given), each only
+# if published-tags.txt lists it. Never a tag formatted from a version.
+catalogue="$project/src/engine/versions.ts"
+published_file="$here/published-tags.txt"
+[ -f "$catalogue" ] || die "$catalogue is missing"
+[ -f "$published_file" ] || die "$published_file is missing"
+mapfile -t parsed < <(node -e '
+  const s = require("fs").readFileSync(process.argv[1], "utf8");
+  const table = s.slice(s.indexOf("const K3S_TAGS"));
+  const rows = [...table.slice(0, table.indexOf("});")).matchAll(/"(\d+\.\d+\.\d+)":\s*"(v[^"]+)"/g)];
+  let def = "";
+  for (const m of s.matchAll(/\{\s*minor:\s*"[^"]+",\s*patches:\s*\[([^\]]*)\]([^}]*)\}/g)) {
+    if (/isDefault:\s*true/.test(m[2])) def = [...m[1].matchAll(/"(\d+\.\d+\.\d+)"/g)].map((x) => x[1]).at(-1);
+  }
+  for (const [, version, tag] of rows) console.log(`${version} ${tag}`);
+  console.log(`default ${def}`);
+' "$catalogue")
+declare -A table=()
+table_versions=()
+default_version=""
+for row in "${parsed[@]}"; do
+  read -r v t <<<"$row"
+  if [ "$v" = default ]; then default_version="$t"; continue; fi
+  table[$v]="$t"
+  table_versions+=("$v")
+done
+[ ${#table_versions[@]} -gt 0 ] || die "found no k3s tag table (K3S_TAGS) in $catalogue"
+declare -A published=()
+while read -r tag _; do
+  case "$tag" in '' | '#'*) continue ;; esac
+  published[$tag]=1
+done <"$published_file"
+
 latest="${K3S_STANDIN_LATEST:-}"
-if [ ${#versions[@]} -eq 0 ]; then
-  catalogue="$project/src/engine/versions.ts"
-  [ -f "$catalogue" ] || die "no versions given and $catalogue is missing"
-  mapfile -t parsed < <(node -e '
-    const s = require("fs").readFileSync(process.argv[1], "utf8");
-    const all = [];
-    let def = "";
-    for (const m of s.matchAll(/\{\s*minor:\s*"[^"]+",\s*patches:\s*\[([^\]]*)\]([^}]*)\}/g)) {
-      const patches = [...m[1].matchAll(/"(\d+\.\d+\.\d+)"/g)].map((x) => x[1]);
-      all.push(...patches);
-      if (/isDefault:\s*true/.test(m[2])) def = patches.at(-1);
-    }
-    console.log(all.join(" "));
-    console.log(def || all.at(-1) || "");
-  ' "$catalogue")
-  read -r -a versions <<<"${parsed[0]:-}"
-  [ ${#versions[@]} -gt 0 ] || die "found no versions in $catalogue; pass them as arguments"
-  latest="${latest:-${parsed[1]}}"
+explicit=${#versions[@]}
+if [ "$explicit" -eq 0 ]; then
+  versions=("${table_versions[@]}")
+  latest="${latest:-$default_version}"
 fi
 latest="${latest:-${versions[-1]}}"
 latest="${latest#v}"
+build_tags=()
+for v in "${versions[@]}"; do
+  t="${table[$v]:-}"
+  [ -n "$t" ] || die "no k3s tag for $v in the K3S_TAGS table of $catalogue"
+  if [ -z "${published[$t]:-}" ]; then
+    [ "$explicit" -eq 0 ] || die "k3s publishes no rancher/k3s:$t (not in $published_file)"
+    echo "build.sh: skipping $t: not a tag k3s publishes (not in $published_file)" >&2
+    continue
+  fi
+  build_tags+=("$t")
+done
+latest_tag="${table[$latest]:-}"
+[ -n "$latest_tag" ] && [ -n "${published[$latest_tag]:-}" ] || die "no published k3s tag for the latest version $latest"
 
 node_bin=$(readlink -f "$(command -v node)")
 # Inputs that change the base image.
@@ -176,8 +210,10 @@ build_version() { # tag, k3s version
 }
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for v in "${versions[@]}"; do build_version "v$v-k3s1" "v$v+k3s1"; done
-build_version latest "v$latest+k3s1"
+# The k3s release of a tag: vX.Y.Z-k3sN -> vX.Y.Z+k3sN.
+release_of() { local t="$1"; printf '%s+%s' "${t%-k3s*}" "${t##*-}"; }
+for t in "${build_tags[@]}"; do build_version "$t" "$(release_of "$t")"; done
+build_version latest "$(release_of "$latest_tag")"
 
 # Images this script made earlier and has since re-tagged: only ours (by label), only untagged ones.
 if [ ${#built[@]} -gt 0 ]; then
@@ -187,7 +223,7 @@ fi
 elapsed=$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 size=$(docker image inspect --format '{{ .Size }}' "$BASE" | awk '{ printf "%.0f MB", $1 / 1000000 }')
 if [ ${#built[@]} -eq 0 ]; then
-  echo "k3s stand-in: images up to date (${#versions[@]} version(s) + latest, base $size, hash $hash, ${elapsed}s)"
+  echo "k3s stand-in: images up to date (${#build_tags[@]} tag(s) + latest, base $size, hash $hash, ${elapsed}s)"
 else
   echo "k3s stand-in: built ${built[*]} (base $size, hash $hash) in ${elapsed}s"
 fi

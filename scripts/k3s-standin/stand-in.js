@@ -28,7 +28,26 @@ const DEFAULT_DATA_DIR = "/var/lib/rancher/k3s";
 const DEFAULT_KUBECONFIG = "/etc/rancher/k3s/k3s.yaml";
 const NODE_PASSWORD_FILE = process.env.K3S_STANDIN_NODE_PASSWORD_FILE || "/etc/rancher/node/password";
 const HEARTBEAT_MS = seconds(process.env.K3S_STANDIN_HEARTBEAT_SECONDS, 2) * 1000;
-const DEFAULT_GRACE_MS = seconds(process.env.K3S_STANDIN_NODE_GRACE_SECONDS, 10) * 1000;
+// kube-controller-manager's node-monitor-grace-period: 40 s by default, as in the Kubernetes releases
+// k3s ships (https://kubernetes.io/docs/reference/command-line-tools-reference/kube-controller-manager/).
+const DEFAULT_GRACE_MS = seconds(process.env.K3S_STANDIN_NODE_GRACE_SECONDS, 40) * 1000;
+// k3s writes k3s.yaml before its API server answers (and in place, not atomically): how long the
+// stand-in leaves it half-written, then how long it waits after the complete write before it listens.
+const KUBECONFIG_PARTIAL_MS = Number(process.env.K3S_STANDIN_KUBECONFIG_PARTIAL_MS ?? 300);
+const API_DELAY_MS = Number(process.env.K3S_STANDIN_API_DELAY_MS ?? 1500);
+
+/**
+ * k3s agents from v1.31.10/v1.32.6/v1.33.2 until v1.31.14/v1.32.10/v1.33.6/v1.34.2 exit when the node's
+ * recorded InternalIP is no longer on any interface (kube-router's network policy controller looks the
+ * old address up: k3s#12639, fixed by k3s#12844; k3d#1637 hit it on Stop/Start). VERSION: vX.Y.Z+k3sN.
+ */
+function nodeIpChangeIsFatal(version) {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (!m || Number(m[1]) !== 1) return false;
+  const [minor, patch] = [Number(m[2]), Number(m[3])];
+  const window = { 31: [10, 14], 32: [6, 10], 33: [2, 6], 34: [0, 2] }[minor];
+  return !!window && patch >= window[0] && patch < window[1];
+}
 
 function seconds(value, fallback) {
   const n = Number(value);
@@ -185,6 +204,35 @@ function parseLabels(list) {
   return labels;
 }
 
+// kubelet's --node-labels rule (k8s.io/kubernetes staging/src/k8s.io/kubelet/pkg/apis/well_known_labels.go
+// and cmd/kubelet/app/options ValidateKubeletFlags): a key in the kubernetes.io or k8s.io namespaces
+// must be one of these, or in (a subdomain of) one of these namespaces; else kubelet exits at start.
+const KUBELET_LABELS = [
+  "beta.kubernetes.io/arch", "beta.kubernetes.io/instance-type", "beta.kubernetes.io/os",
+  "failure-domain.beta.kubernetes.io/region", "failure-domain.beta.kubernetes.io/zone",
+  "kubernetes.io/arch", "kubernetes.io/hostname", "kubernetes.io/os", "node.kubernetes.io/instance-type",
+  "topology.kubernetes.io/region", "topology.kubernetes.io/zone",
+];
+const KUBELET_LABEL_NAMESPACES = ["kubelet.kubernetes.io", "node.kubernetes.io"];
+const inNamespace = (namespace, ns) => namespace === ns || namespace.endsWith(`.${ns}`);
+
+/** kubelet's refusal of --node-labels, in its words (k3s logs it as "kubelet exited: ..."), or undefined. */
+function kubeletLabelError(labels) {
+  const unknown = Object.keys(labels)
+    .filter((key) => {
+      const namespace = key.includes("/") ? key.slice(0, key.indexOf("/")) : "";
+      if (!inNamespace(namespace, "kubernetes.io") && !inNamespace(namespace, "k8s.io")) return false;
+      return !KUBELET_LABELS.includes(key) && !KUBELET_LABEL_NAMESPACES.some((ns) => inNamespace(namespace, ns));
+    })
+    .sort();
+  if (!unknown.length) return undefined;
+  return (
+    `failed to validate kubelet flags: unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: [${unknown.join(" ")}]\n` +
+    `--node-labels in the 'kubernetes.io' namespace must begin with an allowed prefix (${KUBELET_LABEL_NAMESPACES.join(", ")}) ` +
+    `or be in the specifically allowed set (${KUBELET_LABELS.join(", ")})`
+  );
+}
+
 /** k3s --node-taint: key=value:Effect or key:Effect. */
 function parseTaints(list) {
   const taints = [];
@@ -332,13 +380,34 @@ function loadOrCreatePki(tlsDir, wantedSans) {
     info(`Wrote serving certificate for ${sans.join(", ")}`);
   }
 
+  // The client CA (ECDSA P-256, as k3s makes it): it signs every client certificate, the admin's
+  // and those the CSR API issues for signer kubernetes.io/kube-apiserver-client.
+  let clientCaCert = read("client-ca.crt");
+  let clientCaKey = read("client-ca.key");
+  if (!clientCaCert || !clientCaKey) {
+    const kp = newEcKeyPair();
+    clientCaCert = issueEc({
+      subject: [{ name: "commonName", value: `k3s-client-ca@${Math.floor(Date.now() / 1000)}` }],
+      signingKey: kp.privateKey, publicKey: kp.publicKey, notAfter: new Date(Date.now() + 3650 * 86_400_000),
+      extensions: [
+        { name: "basicConstraints", cA: true, critical: true },
+        { name: "keyUsage", keyCertSign: true, digitalSignature: true, keyEncipherment: true, critical: true },
+      ],
+    });
+    clientCaKey = kp.pem;
+    write("client-ca.key", clientCaKey, 0o600);
+    write("client-ca.crt", clientCaCert);
+    info(`Generated client CA certificate ${file("client-ca.crt")} (ECDSA P-256)`);
+  }
+  const clientCaSigner = crypto.createPrivateKey(clientCaKey);
+
   let adminCert = read("client-admin.crt");
   let adminKey = read("client-admin.key");
-  if (caCreated || !adminCert || !adminKey || !signedByCa(adminCert) || expiresSoon(adminCert)) {
+  if (!adminCert || !adminKey || !issuedBy(adminCert, clientCaCert) || expiresSoon(adminCert)) {
     const kp = newKeyPair();
-    adminCert = issue({
+    adminCert = issueEc({
       subject: [{ name: "organizationName", value: "system:masters" }, { name: "commonName", value: "system:admin" }],
-      issuerCert: forgeCaCert, issuerKey: forgeCaKey, publicKey: kp.publicKey, days: 365,
+      issuerPem: clientCaCert, signingKey: clientCaSigner, publicKey: kp.publicKey, notAfter: new Date(Date.now() + 365 * 86_400_000),
       extensions: [
         { name: "basicConstraints", cA: false },
         { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
@@ -348,9 +417,16 @@ function loadOrCreatePki(tlsDir, wantedSans) {
     adminKey = kp.pem;
     write("client-admin.key", adminKey, 0o600);
     write("client-admin.crt", adminCert);
-    info("Wrote admin client certificate (system:admin, system:masters)");
+    info("Wrote admin client certificate (system:admin, system:masters), issued by the client CA");
   }
-  return { caCert, servingCert, servingKey, adminCert, adminKey };
+
+  // The service-account issuer key (RSA, PKCS#1): k3s signs tokens with the first key of the file and
+  // accepts tokens signed by any of them.
+  if (!read("service.key")) {
+    write("service.key", newKeyPair().pem, 0o600);
+    info(`Generated service-account issuer key ${file("service.key")}`);
+  }
+  return { caCert, servingCert, servingKey, adminCert, adminKey, clientCaCert, clientCaSigner, serviceKeyPem: read("service.key") };
 }
 
 const b64 = (s) => Buffer.from(s).toString("base64");
@@ -380,6 +456,262 @@ function kubeconfigYaml(port, pki) {
     "",
   ].join("\n");
 }
+
+// ---------------------------------------------------------------------------------------------
+// ECDSA certificates, RBAC rules and service-account tokens (the credentials section).
+//
+// k3s's CAs are ECDSA P-256 and its client CA (server/tls/client-ca.*) is not the CA of k3s.yaml's
+// certificate-authority-data (that is the server CA). node-forge writes certificates but signs with
+// RSA only: the TBSCertificate is built with forge, its signature algorithm (and, for an EC subject
+// key, its SubjectPublicKeyInfo) replaced, and it is signed with Node's crypto.
+
+const OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2";
+const DUMMY_RSA = forge.pki.setRsaPublicKey(new forge.jsbn.BigInteger("3"), new forge.jsbn.BigInteger("3"));
+const derOf = (a) => Buffer.from(forge.asn1.toDer(a).getBytes(), "binary");
+const asn1Of = (buf) => forge.asn1.fromDer(forge.util.createBuffer(buf.toString("binary")));
+
+function newEcKeyPair() {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  return { privateKey, publicKey, pem: privateKey.export({ type: "sec1", format: "pem" }) };
+}
+
+/** The subject Name of a certificate (any key type), as ASN.1, byte for byte. */
+function subjectNameAsn1(certPem) {
+  const der = new crypto.X509Certificate(certPem).raw;
+  return asn1Of(der).value[0].value[5];
+}
+
+/**
+ * A certificate signed with an ECDSA key (sha256). publicKey: a forge RSA public key or a Node
+ * KeyObject (any type); issuerPem: the issuing CA (absent: self-signed).
+ */
+function issueEc({ subject, subjectAsn1, issuerPem, signingKey, publicKey, notAfter, extensions }) {
+  const cert = forge.pki.createCertificate();
+  const keyObject = publicKey instanceof crypto.KeyObject;
+  cert.publicKey = keyObject ? DUMMY_RSA : publicKey;
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = notAfter;
+  const attrs = (subject ?? [{ name: "commonName", value: "x" }]).map((a) => ({ ...a, valueTagClass: forge.asn1.Type.UTF8 }));
+  cert.setSubject(attrs);
+  cert.setIssuer(attrs);
+  cert.setExtensions(extensions);
+  cert.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption; // replaced below
+  const tbs = forge.pki.getTBSCertificate(cert);
+  const A = forge.asn1;
+  const sigAlg = () => A.create(A.Class.UNIVERSAL, A.Type.SEQUENCE, true, [A.create(A.Class.UNIVERSAL, A.Type.OID, false, A.oidToDer(OID_ECDSA_SHA256).getBytes())]);
+  tbs.value[2] = sigAlg(); // RFC 5758: no parameters
+  if (subjectAsn1) tbs.value[5] = subjectAsn1;
+  tbs.value[3] = issuerPem ? subjectNameAsn1(issuerPem) : tbs.value[5];
+  if (keyObject) tbs.value[6] = asn1Of(publicKey.export({ type: "spki", format: "der" }));
+  const signature = crypto.sign("sha256", derOf(tbs), signingKey);
+  const certificate = A.create(A.Class.UNIVERSAL, A.Type.SEQUENCE, true, [
+    tbs,
+    sigAlg(),
+    A.create(A.Class.UNIVERSAL, A.Type.BITSTRING, false, String.fromCharCode(0) + signature.toString("binary")),
+  ]);
+  return forge.pem.encode({ type: "CERTIFICATE", body: forge.asn1.toDer(certificate).getBytes() }).replace(/\r\n/g, "\n");
+}
+
+/** Whether certPem was issued (and signed) by caPem. */
+function issuedBy(certPem, caPem) {
+  try {
+    const cert = new crypto.X509Certificate(certPem);
+    const ca = new crypto.X509Certificate(caPem);
+    return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** The RSA keys of a service.key file, the signing one first (k3s: the file may hold several). */
+function serviceKeys(pem) {
+  const blocks = String(pem ?? "").match(/-----BEGIN (?:RSA )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA )?PRIVATE KEY-----/g) ?? [];
+  return blocks.map((block) => {
+    const key = crypto.createPrivateKey(block);
+    if (key.asymmetricKeyType !== "rsa") throw new Error("service.key holds a key that is not RSA");
+    const publicKey = crypto.createPublicKey(key);
+    const kid = crypto.createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("base64url");
+    return { key, publicKey, kid, pem: block };
+  });
+}
+
+const b64url = (value) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
+
+function signJwt(payload, signer) {
+  const head = `${b64url({ alg: "RS256", kid: signer.kid })}.${b64url(payload)}`;
+  return `${head}.${crypto.sign("sha256", Buffer.from(head), signer.key).toString("base64url")}`;
+}
+
+/** The claims of a JWT signed by one of the keys, unexpired; else undefined. */
+function verifyJwt(token, keys) {
+  const parts = String(token).split(".");
+  if (parts.length !== 3) return undefined;
+  let header;
+  let claims;
+  try {
+    header = JSON.parse(Buffer.from(parts[0], "base64url").toString());
+    claims = JSON.parse(Buffer.from(parts[1], "base64url").toString());
+  } catch {
+    return undefined;
+  }
+  if (header.alg !== "RS256") return undefined;
+  const signed = Buffer.from(`${parts[0]}.${parts[1]}`);
+  const signature = Buffer.from(parts[2], "base64url");
+  if (!keys.some((k) => crypto.verify("sha256", signed, k.publicKey, signature))) return undefined;
+  if (typeof claims.exp === "number" && claims.exp * 1000 < Date.now()) return undefined;
+  return claims;
+}
+
+const SA_ISSUER = "https://kubernetes.default.svc.cluster.local";
+const CSR_USAGES = [
+  "signing", "digital signature", "content commitment", "key encipherment", "key agreement", "data encipherment",
+  "cert sign", "crl sign", "encipher only", "decipher only", "any", "server auth", "client auth", "code signing",
+  "email protection", "s/mime", "ipsec end system", "ipsec tunnel", "ipsec user", "timestamping", "ocsp signing",
+  "microsoft sgc", "netscape sgc",
+];
+const READ = ["get", "list", "watch"];
+
+/** The default ClusterRoles and ClusterRoleBindings kube-apiserver bootstraps (the part the stand-in uses). */
+const BOOTSTRAP_CLUSTER_ROLES = {
+  "cluster-admin": [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }, { nonResourceURLs: ["*"], verbs: ["*"] }],
+  admin: [{ apiGroups: ["", "apps", "batch", "autoscaling", "networking.k8s.io", "policy", "rbac.authorization.k8s.io"], resources: ["*"], verbs: ["*"] }],
+  view: [
+    {
+      apiGroups: [""],
+      resources: ["configmaps", "endpoints", "persistentvolumeclaims", "persistentvolumeclaims/status", "pods", "pods/status", "replicationcontrollers", "replicationcontrollers/scale", "replicationcontrollers/status", "serviceaccounts", "services", "services/status", "bindings", "events", "limitranges", "namespaces", "namespaces/status", "resourcequotas", "resourcequotas/status"],
+      verbs: READ,
+    },
+    { apiGroups: ["apps"], resources: ["controllerrevisions", "daemonsets", "daemonsets/status", "deployments", "deployments/scale", "deployments/status", "replicasets", "replicasets/scale", "replicasets/status", "statefulsets", "statefulsets/scale", "statefulsets/status"], verbs: READ },
+    { apiGroups: ["batch"], resources: ["cronjobs", "cronjobs/status", "jobs", "jobs/status"], verbs: READ },
+    { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers", "horizontalpodautoscalers/status"], verbs: READ },
+    { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "ingresses/status", "networkpolicies"], verbs: READ },
+    { apiGroups: ["policy"], resources: ["poddisruptionbudgets", "poddisruptionbudgets/status"], verbs: READ },
+  ],
+  "system:discovery": [{ nonResourceURLs: ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/readyz", "/openapi", "/openapi/*", "/version", "/version/"], verbs: ["get"] }],
+  "system:basic-user": [
+    { apiGroups: ["authorization.k8s.io"], resources: ["selfsubjectaccessreviews", "selfsubjectrulesreviews"], verbs: ["create"] },
+    { apiGroups: ["authentication.k8s.io"], resources: ["selfsubjectreviews"], verbs: ["create"] },
+  ],
+};
+const BOOTSTRAP_BINDINGS = {
+  "cluster-admin": { roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:masters" }] },
+  "system:discovery": { roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:discovery" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:authenticated" }] },
+  "system:basic-user": { roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:basic-user" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:authenticated" }] },
+};
+
+/** RBAC's rule match (k8s.io/kubernetes/pkg/apis/rbac/v1/evaluation_helpers.go). */
+function ruleAllows(rule, a) {
+  const has = (list, v) => (list ?? []).includes("*") || (list ?? []).includes(v);
+  if (!has(rule.verbs, a.verb)) return false;
+  if (a.nonResource) {
+    return (rule.nonResourceURLs ?? []).some((u) => u === "*" || u === a.path || (u.endsWith("*") && a.path.startsWith(u.slice(0, -1))));
+  }
+  if (!rule.resources?.length || !has(rule.apiGroups, a.group)) return false;
+  const combined = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
+  const resources = rule.resources;
+  if (!(resources.includes("*") || resources.includes(combined) || (a.subresource && resources.includes(`*/${a.subresource}`)))) return false;
+  return !rule.resourceNames?.length || rule.resourceNames.includes(a.name);
+}
+
+/** What a request asks for, as the RBAC authorizer sees it (k8s's RequestInfo). */
+function requestAttributes(method, p, searchParams) {
+  let rest;
+  let group = "";
+  let m;
+  if ((m = /^\/api\/v1(\/.*)?$/.exec(p))) rest = m[1];
+  else if ((m = /^\/apis\/([^/]+)\/([^/]+)(\/.*)?$/.exec(p))) {
+    group = m[1];
+    rest = m[3];
+  }
+  const lower = method === "HEAD" ? "get" : method.toLowerCase();
+  if (!rest) return { nonResource: true, path: p, verb: lower };
+  let segs = rest.split("/").filter(Boolean).map(decodeURIComponent);
+  let namespace = "";
+  if (segs[0] === "namespaces" && segs.length >= 3) {
+    namespace = segs[1];
+    segs = segs.slice(2);
+  } else if (segs[0] === "namespaces" && segs.length === 2) namespace = segs[1];
+  const [resource, name = "", subresource = ""] = segs;
+  const watch = ["true", "1"].includes(searchParams?.get("watch") ?? "");
+  const verb =
+    { GET: name ? "get" : watch ? "watch" : "list", HEAD: name ? "get" : "list", POST: "create", PUT: "update", PATCH: "patch", DELETE: name ? "delete" : "deletecollection" }[method] ?? lower;
+  return { nonResource: false, verb, group, resource, subresource, name, namespace };
+}
+
+function forbiddenMessage(identity, a) {
+  if (a.nonResource) return `forbidden: User "${identity.user}" cannot ${a.verb} path "${a.path}"`;
+  const what = `${a.resource}${a.group ? `.${a.group}` : ""}${a.name ? ` "${a.name}"` : ""}`;
+  const res = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
+  const scope = a.namespace ? `in the namespace "${a.namespace}"` : "at the cluster scope";
+  return `${what} is forbidden: User "${identity.user}" cannot ${a.verb} resource "${res}" in API group "${a.group}" ${scope}`;
+}
+
+/** Protobuf fields of a message: number -> list of values (varints as numbers, length-delimited as Buffers). */
+function protoFields(buf) {
+  const fields = {};
+  let i = 0;
+  const varint = () => {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = buf[i++];
+      result += (byte & 0x7f) * 2 ** shift;
+      if (!(byte & 0x80)) return result;
+      shift += 7;
+    }
+  };
+  while (i < buf.length) {
+    const key = varint();
+    const [field, wire] = [Math.floor(key / 8), key & 7];
+    let value;
+    if (wire === 0) value = varint();
+    else if (wire === 2) {
+      const length = varint();
+      value = buf.subarray(i, i + length);
+      i += length;
+    } else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else throw new Error(`protobuf wire type ${wire} is not supported`);
+    (fields[field] ??= []).push(value);
+  }
+  return fields;
+}
+
+/**
+ * kubectl sends built-in types as protobuf ("k8s\0" + runtime.Unknown{typeMeta, raw}); the stand-in
+ * reads the one it needs that way, a SelfSubjectAccessReview (kubectl auth can-i), into its JSON form.
+ */
+function selfSubjectAccessReviewFromProtobuf(body) {
+  if (body.subarray(0, 4).toString("binary") !== "k8s\0") throw new Error("not a Kubernetes protobuf envelope");
+  const raw = protoFields(body.subarray(4))[2]?.[0];
+  const spec = protoFields(raw ?? Buffer.alloc(0))[2]?.[0] ?? Buffer.alloc(0);
+  const specFields = protoFields(spec);
+  const strings = (msg, names) => {
+    const f = protoFields(msg);
+    return Object.fromEntries(names.map((n, idx) => [n, f[idx + 1]?.[0]?.toString()]).filter(([n, v]) => n && v !== undefined));
+  };
+  if (specFields[1]) return { spec: { resourceAttributes: strings(specFields[1][0], ["namespace", "verb", "group", "version", "resource", "subresource", "name"]) } };
+  if (specFields[2]) return { spec: { nonResourceAttributes: strings(specFields[2][0], ["path", "verb"]) } };
+  return { spec: {} };
+}
+
+/** Discovery of the API groups the stand-in serves. */
+const API_GROUP_RESOURCES = {
+  "rbac.authorization.k8s.io": [
+    { name: "clusterrolebindings", singularName: "clusterrolebinding", namespaced: false, kind: "ClusterRoleBinding", verbs: ["create", "delete", "get", "list", "update"] },
+    { name: "clusterroles", singularName: "clusterrole", namespaced: false, kind: "ClusterRole", verbs: ["create", "delete", "get", "list", "update"] },
+  ],
+  "certificates.k8s.io": [
+    { name: "certificatesigningrequests", singularName: "certificatesigningrequest", namespaced: false, kind: "CertificateSigningRequest", verbs: ["create", "delete", "get", "list"], shortNames: ["csr"] },
+    { name: "certificatesigningrequests/approval", singularName: "", namespaced: false, kind: "CertificateSigningRequest", verbs: ["update"] },
+  ],
+  "authorization.k8s.io": [{ name: "selfsubjectaccessreviews", singularName: "", namespaced: false, kind: "SelfSubjectAccessReview", verbs: ["create"] }],
+  "authentication.k8s.io": [{ name: "selfsubjectreviews", singularName: "", namespaced: false, kind: "SelfSubjectReview", verbs: ["create"] }],
+};
+
+/** rotate-ca: files of <path>/tls the stand-in takes. */
+const ROTATABLE_CA_FILES = ["client-ca.crt", "client-ca.key", "service.key"];
 
 // ---------------------------------------------------------------------------------------------
 // Kubernetes object shapes.
@@ -595,8 +927,15 @@ async function server(args) {
     "write-kubeconfig-mode": { kind: "string", env: ["K3S_KUBECONFIG_MODE"] },
     "data-dir": { kind: "string", aliases: ["d"], env: ["K3S_DATA_DIR"] },
     "kube-controller-manager-arg": { kind: "list" },
+    "egress-selector-mode": { kind: "string" },
+    "disable-network-policy": { kind: "bool" },
   });
   info(`Starting k3s ${VERSION} (${STANDIN})`);
+  // k3s's --egress-selector-mode takes agent (default), cluster, pod or disabled (https://docs.k3s.io/cli/server#networking).
+  const egressMode = flags["egress-selector-mode"] ?? "agent";
+  if (!["agent", "cluster", "pod", "disabled"].includes(egressMode)) fatal(`invalid egress-selector-mode ${JSON.stringify(egressMode)}`);
+  if (flags["egress-selector-mode"]) info(`Egress selector mode: ${egressMode}`);
+  if (flags["disable-network-policy"]) info("Network policy controller disabled (--disable-network-policy)");
   for (const flag of ignored) warn(`${STANDIN}: flag ${flag} accepted and ignored`);
   if (positional.length) warn(`${STANDIN}: arguments ${positional.join(" ")} ignored`);
   if (flags.disable?.length) info(`${STANDIN}: --disable=${flags.disable.join(",")} accepted (nothing of it runs here)`);
@@ -619,6 +958,7 @@ async function server(args) {
   } catch (e) {
     fatal(e.message);
   }
+  if (!disableAgent && kubeletLabelError(ownLabels)) fatal(`kubelet exited: ${kubeletLabelError(ownLabels)}`);
   if (!disableAgent && !DNS1123_SUBDOMAIN.test(nodeName)) fatal(`invalid node name ${JSON.stringify(nodeName)}: must be a lowercase RFC 1123 subdomain`);
   let graceMs = DEFAULT_GRACE_MS;
   for (const arg of flags["kube-controller-manager-arg"] ?? []) {
@@ -632,6 +972,7 @@ async function server(args) {
     "kubernetes.default.svc.cluster.local", "10.43.0.1", os.hostname(), nodeName, ...allIPs(),
     ...(flags["node-ip"] ?? []), ...(flags["tls-san"] ?? []),
   ].filter((s, i, all) => s && all.indexOf(s) === i);
+  applyDatastoreFiles(serverDir);
   const pki = loadOrCreatePki(path.join(serverDir, "tls"), sans);
   const caHash = sha256(pki.caCert);
 
@@ -696,6 +1037,8 @@ async function server(args) {
         body: status(403, "Forbidden", `Node password rejected, duplicate hostname or contents of '/etc/rancher/node/password' may not match server node-passwd entry, try enabling a unique node name with the --with-node-id flag`),
       };
     }
+    // An agent's first call of a start: the node as recorded, unchanged (the address a restarted kubelet finds).
+    if (body.probe && node) return { code: 200, body: { kind: "StandinNodeRegistration", name, uid: node.uid, address: node.address } };
     let changed = false;
     if (!node) {
       const used = new Set(Object.values(state.nodes).map((n) => n.podCIDR));
@@ -840,6 +1183,333 @@ async function server(args) {
     status: { phase: "Active" },
   });
 
+  // ---- credentials: CSR API, RBAC, access reviews, service-account tokens, rotate-ca -------------
+  state.csrs ??= {};
+  state.clusterRoles ??= {};
+  state.clusterRoleBindings ??= {};
+  let saKeys = serviceKeys(pki.serviceKeyPem);
+  info(`Service-account issuer: ${saKeys.length} key(s) in service.key, signing with kid ${saKeys[0]?.kid}`);
+
+  const roleRules = (name) => state.clusterRoles[name]?.rules ?? BOOTSTRAP_CLUSTER_ROLES[name];
+  const allBindings = () => ({ ...Object.fromEntries(Object.entries(BOOTSTRAP_BINDINGS)), ...state.clusterRoleBindings });
+  /** RBAC over ClusterRoleBindings (system:masters: everything, as kube-apiserver's own authorizer). */
+  function authorize(identity, a) {
+    if (identity.groups.includes("system:masters")) return { allowed: true, reason: "" };
+    for (const [name, binding] of Object.entries(allBindings())) {
+      const matches = (binding.subjects ?? []).some(
+        (s) =>
+          (s.kind === "User" && s.name === identity.user) ||
+          (s.kind === "Group" && identity.groups.includes(s.name)) ||
+          (s.kind === "ServiceAccount" && identity.user === `system:serviceaccount:${s.namespace}:${s.name}`),
+      );
+      if (!matches || binding.roleRef?.kind !== "ClusterRole") continue;
+      if ((roleRules(binding.roleRef.name) ?? []).some((rule) => ruleAllows(rule, a))) {
+        return { allowed: true, reason: `RBAC: allowed by ClusterRoleBinding "${name}" of ClusterRole "${binding.roleRef.name}" to User "${identity.user}"` };
+      }
+    }
+    return { allowed: false, reason: "" };
+  }
+
+  const meta = (name, record) => ({ name, uid: record.uid, resourceVersion: record.resourceVersion, creationTimestamp: record.creationTimestamp });
+  const renderCsr = (name, c) => ({ kind: "CertificateSigningRequest", apiVersion: "certificates.k8s.io/v1", metadata: meta(name, c), spec: c.spec, status: c.status ?? {} });
+  const renderRbac = (kind, name, o) => ({
+    kind, apiVersion: "rbac.authorization.k8s.io/v1",
+    metadata: { ...meta(name, o), ...(o.labels ? { labels: o.labels } : {}) },
+    ...(kind === "ClusterRole" ? { rules: o.rules ?? [] } : { roleRef: o.roleRef, subjects: o.subjects ?? [] }),
+  });
+  const invalid = (res, kind, name, message) => send(res, 422, status(422, "Invalid", `${kind} "${name}" is invalid: ${message}`, { name, kind }));
+
+  /** The kube-apiserver-client signer: the client CA signs an approved request, as kube-controller-manager's csrsigning. */
+  function signCsr(name) {
+    const c = state.csrs[name];
+    if (!c || c.status?.certificate || !(c.status?.conditions ?? []).some((x) => x.type === "Approved" && x.status === "True")) return;
+    if (c.spec.signerName !== "kubernetes.io/kube-apiserver-client") return; // no signer of the stand-in handles it: it stays unsigned
+    const fail = (message) => {
+      c.status.conditions.push({ type: "Failed", status: "True", reason: "SignerValidationFailure", message, lastUpdateTime: nowIso(), lastTransitionTime: nowIso() });
+      c.resourceVersion = nextRv();
+      save();
+    };
+    const allowed = ["digital signature", "key encipherment", "client auth"];
+    if (!c.spec.usages.includes("client auth") || c.spec.usages.some((u) => !allowed.includes(u))) return fail(`invalid usage for client certificate: ${c.spec.usages.join(", ")}`);
+    let csr;
+    try {
+      csr = forge.pki.certificationRequestFromPem(Buffer.from(c.spec.request, "base64").toString());
+    } catch (e) {
+      return fail(`unable to parse csr: ${e.message}`);
+    }
+    const seconds = Math.min(c.spec.expirationSeconds ?? 365 * 86_400, 365 * 86_400);
+    const cert = issueEc({
+      subjectAsn1: forge.pki.distinguishedNameToAsn1(csr.subject),
+      issuerPem: pki.clientCaCert, signingKey: pki.clientCaSigner, publicKey: csr.publicKey, notAfter: new Date(Date.now() + seconds * 1000),
+      extensions: [
+        { name: "basicConstraints", cA: false, critical: true },
+        { name: "keyUsage", digitalSignature: true, keyEncipherment: c.spec.usages.includes("key encipherment"), critical: true },
+        { name: "extKeyUsage", clientAuth: true },
+      ],
+    });
+    c.status.certificate = b64(cert);
+    c.resourceVersion = nextRv();
+    save();
+    info(`Signed certificate request ${name} (${csr.subject.getField("CN")?.value}) with the client CA`);
+  }
+
+  async function createCsr(req, res, identity) {
+    let body;
+    try {
+      body = JSON.parse(await readBody(req));
+    } catch {
+      return send(res, 400, status(400, "BadRequest", "the request body is not JSON"));
+    }
+    const name = body?.metadata?.name;
+    const kind = "CertificateSigningRequest.certificates.k8s.io";
+    if (!name || !DNS1123_SUBDOMAIN.test(name)) return invalid(res, kind, name ?? "", "metadata.name: Required value: name or generateName is required");
+    const spec = body.spec ?? {};
+    if (!spec.signerName) return invalid(res, kind, name, "spec.signerName: Required value");
+    if (!Array.isArray(spec.usages) || !spec.usages.length) return invalid(res, kind, name, "spec.usages: Required value");
+    const badUsage = spec.usages.find((u) => !CSR_USAGES.includes(u));
+    if (badUsage) return invalid(res, kind, name, `spec.usages[${spec.usages.indexOf(badUsage)}]: Unsupported value: "${badUsage}"`);
+    if (spec.expirationSeconds !== undefined && !(Number.isInteger(spec.expirationSeconds) && spec.expirationSeconds >= 600)) {
+      return invalid(res, kind, name, `spec.expirationSeconds: Invalid value: ${spec.expirationSeconds}: may not specify a duration less than 600 seconds (10 minutes)`);
+    }
+    let csr;
+    try {
+      csr = forge.pki.certificationRequestFromPem(Buffer.from(String(spec.request ?? ""), "base64").toString());
+      if (!csr.verify()) throw new Error("signature verification failed");
+    } catch (e) {
+      return invalid(res, kind, name, `spec.request: Invalid value: "...": ${/RSA/.test(e.message) ? `the ${STANDIN} parses RSA requests only` : e.message}`);
+    }
+    const organizations = csr.subject.attributes.filter((a) => a.shortName === "O" || a.name === "organizationName").map((a) => a.value);
+    // kube-apiserver's CertificateSubjectRestriction admission plugin.
+    if (spec.signerName === "kubernetes.io/kube-apiserver-client" && organizations.includes("system:masters")) {
+      return send(res, 403, status(403, "Forbidden", `certificatesigningrequests.certificates.k8s.io "${name}" is forbidden: use of kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed`, { name, group: "certificates.k8s.io", kind: "certificatesigningrequests" }));
+    }
+    if (state.csrs[name]) return send(res, 409, status(409, "AlreadyExists", `certificatesigningrequests.certificates.k8s.io "${name}" already exists`, { name, group: "certificates.k8s.io", kind: "certificatesigningrequests" }));
+    state.csrs[name] = {
+      uid: crypto.randomUUID(), creationTimestamp: nowIso(), resourceVersion: nextRv(),
+      spec: { request: spec.request, signerName: spec.signerName, usages: spec.usages, ...(spec.expirationSeconds ? { expirationSeconds: spec.expirationSeconds } : {}), username: identity.user, groups: identity.groups },
+      status: {},
+    };
+    save();
+    return send(res, 201, renderCsr(name, state.csrs[name]));
+  }
+
+  async function approveCsr(req, res, name) {
+    const c = state.csrs[name];
+    if (!c) return send(res, 404, status(404, "NotFound", `certificatesigningrequests.certificates.k8s.io "${name}" not found`, { name, group: "certificates.k8s.io", kind: "certificatesigningrequests" }));
+    let body;
+    try {
+      body = JSON.parse(await readBody(req));
+    } catch {
+      return send(res, 400, status(400, "BadRequest", "the request body is not JSON"));
+    }
+    const conditions = (body?.status?.conditions ?? []).map((x) => ({ lastUpdateTime: nowIso(), lastTransitionTime: nowIso(), ...x }));
+    const approved = conditions.some((x) => x.type === "Approved" && x.status === "True");
+    const denied = conditions.some((x) => x.type === "Denied" && x.status === "True");
+    if (approved && denied) return invalid(res, "CertificateSigningRequest.certificates.k8s.io", name, "status.conditions: Invalid value: Approved and Denied conditions are mutually exclusive");
+    c.status = { ...c.status, conditions };
+    c.resourceVersion = nextRv();
+    save();
+    if (approved) setTimeout(() => signCsr(name), 250); // signed by the controller, a moment later
+    return send(res, 200, renderCsr(name, c));
+  }
+
+  async function rbacObject(req, res, method, plural, name) {
+    const kind = plural === "clusterroles" ? "ClusterRole" : "ClusterRoleBinding";
+    const store = plural === "clusterroles" ? state.clusterRoles : state.clusterRoleBindings;
+    const builtin = plural === "clusterroles" ? BOOTSTRAP_CLUSTER_ROLES : BOOTSTRAP_BINDINGS;
+    const lookup = (n) => store[n] ?? (builtin[n] ? { uid: `bootstrap-${n}`, creationTimestamp: nowIso(), resourceVersion: "1", labels: { "kubernetes.io/bootstrapping": "rbac-defaults" }, ...(plural === "clusterroles" ? { rules: builtin[n] } : builtin[n]) } : undefined);
+    const notFound = (n) => send(res, 404, status(404, "NotFound", `${plural}.rbac.authorization.k8s.io "${n}" not found`, { name: n, group: "rbac.authorization.k8s.io", kind: plural }));
+    if (method === "GET" && !name) {
+      const names = [...new Set([...Object.keys(builtin), ...Object.keys(store)])].sort();
+      return send(res, 200, { kind: `${kind}List`, apiVersion: "rbac.authorization.k8s.io/v1", metadata: { resourceVersion: String(state.resourceVersion) }, items: names.map((n) => renderRbac(kind, n, lookup(n))) });
+    }
+    if (method === "GET") return lookup(name) ? send(res, 200, renderRbac(kind, name, lookup(name))) : notFound(name);
+    if (method === "DELETE") {
+      if (!store[name]) return notFound(name);
+      delete store[name];
+      nextRv();
+      save();
+      return send(res, 200, status(200, undefined, undefined, { name, group: "rbac.authorization.k8s.io", kind: plural }));
+    }
+    if (method !== "POST" && method !== "PUT") return methodNotAllowed(res, method);
+    let body;
+    try {
+      body = JSON.parse(await readBody(req));
+    } catch {
+      return send(res, 400, status(400, "BadRequest", "the request body is not JSON"));
+    }
+    const objName = body?.metadata?.name;
+    if (method === "PUT" && objName !== name) return send(res, 400, status(400, "BadRequest", `the name of the object (${objName}) does not match the name on the URL (${name})`));
+    if (!objName) return invalid(res, `${kind}.rbac.authorization.k8s.io`, "", "metadata.name: Required value: name or generateName is required");
+    const existing = store[objName];
+    if (method === "POST" && (existing || builtin[objName])) return send(res, 409, status(409, "AlreadyExists", `${plural}.rbac.authorization.k8s.io "${objName}" already exists`, { name: objName, group: "rbac.authorization.k8s.io", kind: plural }));
+    let record;
+    if (kind === "ClusterRole") {
+      if (!Array.isArray(body.rules ?? [])) return invalid(res, "ClusterRole.rbac.authorization.k8s.io", objName, "rules: Invalid value: must be a list");
+      for (const [i, r] of (body.rules ?? []).entries()) {
+        if (!r?.verbs?.length) return invalid(res, "ClusterRole.rbac.authorization.k8s.io", objName, `rules[${i}].verbs: Required value: verbs must contain at least one value`);
+        if (r.nonResourceURLs?.length && r.resources?.length) return invalid(res, "ClusterRole.rbac.authorization.k8s.io", objName, `rules[${i}].nonResourceURLs: Invalid value: rules cannot apply to both regular resources and non-resource URLs`);
+      }
+      record = { rules: body.rules ?? [] };
+    } else {
+      const ref = body.roleRef ?? {};
+      if (ref.apiGroup !== "rbac.authorization.k8s.io" || ref.kind !== "ClusterRole" || !ref.name) {
+        return invalid(res, "ClusterRoleBinding.rbac.authorization.k8s.io", objName, `roleRef: Invalid value: a ClusterRoleBinding refers to a ClusterRole of rbac.authorization.k8s.io by name`);
+      }
+      const old = existing ?? (builtin[objName] ? BOOTSTRAP_BINDINGS[objName] : undefined);
+      if (old && JSON.stringify(old.roleRef) !== JSON.stringify(ref)) return invalid(res, "ClusterRoleBinding.rbac.authorization.k8s.io", objName, "roleRef: Invalid value: cannot change roleRef");
+      for (const [i, s] of (body.subjects ?? []).entries()) {
+        if (!["User", "Group", "ServiceAccount"].includes(s?.kind) || !s.name) return invalid(res, "ClusterRoleBinding.rbac.authorization.k8s.io", objName, `subjects[${i}]: Invalid value: a subject has a kind (User, Group, ServiceAccount) and a name`);
+      }
+      record = { roleRef: ref, subjects: body.subjects ?? [] };
+    }
+    store[objName] = { uid: existing?.uid ?? crypto.randomUUID(), creationTimestamp: existing?.creationTimestamp ?? nowIso(), resourceVersion: nextRv(), ...(body.metadata?.labels ? { labels: body.metadata.labels } : {}), ...record };
+    save();
+    info(`${existing ? "Updated" : "Created"} ${kind} ${objName}`);
+    return send(res, existing ? 200 : 201, renderRbac(kind, objName, store[objName]));
+  }
+
+  const readRawBody = (req) =>
+    new Promise((resolve, reject) => {
+      const chunks = [];
+      req.on("data", (c) => chunks.push(c));
+      req.on("end", () => resolve(Buffer.concat(chunks)));
+      req.on("error", reject);
+    });
+
+  /** The credential APIs; true when the request was one of them (and answered). */
+  async function credentialRoutes(req, res, url, p, method, identity) {
+    let m;
+    const type = String(req.headers["content-type"] ?? "application/json").split(";")[0].trim();
+    const ssar = p === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" && method === "POST";
+    const protobuf = type === "application/vnd.kubernetes.protobuf" && (ssar || p === "/apis/authentication.k8s.io/v1/selfsubjectreviews");
+    if (["POST", "PUT"].includes(method) && type !== "application/json" && !protobuf && (p.startsWith("/apis/") || p.endsWith("/token"))) {
+      send(res, 415, status(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json (the ${STANDIN} reads JSON only)`));
+      return true;
+    }
+    if (ssar) {
+      let body;
+      try {
+        body = protobuf ? selfSubjectAccessReviewFromProtobuf(await readRawBody(req)) : JSON.parse((await readBody(req)) || "{}");
+      } catch (e) {
+        send(res, 400, status(400, "BadRequest", `the SelfSubjectAccessReview cannot be read: ${e.message}`));
+        return true;
+      }
+      const ra = body.spec?.resourceAttributes;
+      const na = body.spec?.nonResourceAttributes;
+      const a = ra
+        ? { nonResource: false, verb: ra.verb ?? "", group: ra.group ?? "", resource: ra.resource ?? "", subresource: ra.subresource ?? "", name: ra.name ?? "", namespace: ra.namespace ?? "" }
+        : { nonResource: true, path: na?.path ?? "", verb: na?.verb ?? "" };
+      const decision = authorize(identity, a);
+      send(res, 201, { kind: "SelfSubjectAccessReview", apiVersion: "authorization.k8s.io/v1", metadata: { creationTimestamp: null }, spec: body.spec ?? {}, status: { allowed: decision.allowed, ...(decision.reason ? { reason: decision.reason } : {}) } });
+      return true;
+    }
+    if (p === "/apis/authentication.k8s.io/v1/selfsubjectreviews" && method === "POST") {
+      await readBody(req);
+      send(res, 201, { kind: "SelfSubjectReview", apiVersion: "authentication.k8s.io/v1", metadata: { creationTimestamp: nowIso() }, status: { userInfo: { username: identity.user, groups: identity.groups, ...(identity.extra ? { extra: identity.extra } : {}) } } });
+      return true;
+    }
+    if (p === "/apis/certificates.k8s.io/v1/certificatesigningrequests") {
+      if (method === "POST") await createCsr(req, res, identity);
+      else if (method === "GET") send(res, 200, { kind: "CertificateSigningRequestList", apiVersion: "certificates.k8s.io/v1", metadata: { resourceVersion: String(state.resourceVersion) }, items: Object.entries(state.csrs).map(([n, c]) => renderCsr(n, c)) });
+      else methodNotAllowed(res, method);
+      return true;
+    }
+    if ((m = /^\/apis\/certificates\.k8s\.io\/v1\/certificatesigningrequests\/([^/]+)(\/approval)?$/.exec(p))) {
+      const name = decodeURIComponent(m[1]);
+      if (m[2]) {
+        if (method !== "PUT") methodNotAllowed(res, method);
+        else await approveCsr(req, res, name);
+        return true;
+      }
+      const c = state.csrs[name];
+      if (!c) send(res, 404, status(404, "NotFound", `certificatesigningrequests.certificates.k8s.io "${name}" not found`, { name, group: "certificates.k8s.io", kind: "certificatesigningrequests" }));
+      else if (method === "GET") send(res, 200, renderCsr(name, c));
+      else if (method === "DELETE") {
+        delete state.csrs[name];
+        nextRv();
+        save();
+        send(res, 200, status(200, undefined, undefined, { name, group: "certificates.k8s.io", kind: "certificatesigningrequests", uid: c.uid }));
+      } else methodNotAllowed(res, method);
+      return true;
+    }
+    if ((m = /^\/apis\/rbac\.authorization\.k8s\.io\/v1\/(clusterroles|clusterrolebindings)(?:\/([^/]+))?$/.exec(p))) {
+      await rbacObject(req, res, method, m[1], m[2] ? decodeURIComponent(m[2]) : undefined);
+      return true;
+    }
+    // TokenRequest: a service-account token signed with the first key of service.key.
+    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/.exec(p)) && method === "POST") {
+      const [namespace, sa] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+      if (!state.namespaces[namespace] || sa !== "default") {
+        send(res, 404, status(404, "NotFound", `serviceaccounts "${sa}" not found`, { name: sa, kind: "serviceaccounts" }));
+        return true;
+      }
+      const body = JSON.parse((await readBody(req)) || "{}");
+      const seconds = Math.max(600, Number(body.spec?.expirationSeconds) || 3600);
+      const now = Math.floor(Date.now() / 1000);
+      const token = signJwt(
+        { aud: body.spec?.audiences?.length ? body.spec.audiences : [SA_ISSUER, "k3s"], exp: now + seconds, iat: now, nbf: now, iss: SA_ISSUER, sub: `system:serviceaccount:${namespace}:${sa}`, "kubernetes.io": { namespace, serviceaccount: { name: sa, uid: sha256(`${namespace}/${sa}`).slice(0, 36) } } },
+        saKeys[0],
+      );
+      send(res, 201, { kind: "TokenRequest", apiVersion: "authentication.k8s.io/v1", metadata: { name: sa, namespace, creationTimestamp: null }, spec: { audiences: body.spec?.audiences ?? [SA_ISSUER, "k3s"], expirationSeconds: seconds }, status: { token, expirationTimestamp: new Date((now + seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z") } });
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * k3s certificate rotate-ca: the supervisor takes the new files, checks them and keeps them in its
+   * datastore (here <data-dir>/server/standin-datastore); the server writes them to server/tls at its
+   * next start (k3s: "restart K3s on all servers").
+   */
+  async function rotateCa(req, res, url) {
+    let body;
+    try {
+      body = JSON.parse(await readBody(req));
+    } catch {
+      return send(res, 400, "the request body is not JSON", "text/plain");
+    }
+    const force = url.searchParams.get("force") === "true";
+    const files = Object.fromEntries(Object.entries(body.files ?? {}).map(([n, v]) => [n, Buffer.from(String(v), "base64").toString()]));
+    const tls = path.join(serverDir, "tls");
+    const current = (n) => (fs.existsSync(path.join(tls, n)) ? fs.readFileSync(path.join(tls, n), "utf8") : undefined);
+    const problems = [];
+    const staged = {};
+    for (const [n, content] of Object.entries(files)) {
+      if (content === current(n)) {
+        warn(`rotate-ca: ${n} is unchanged; not updated`);
+        continue;
+      }
+      if (!ROTATABLE_CA_FILES.includes(n)) problems.push(`${n}: the ${STANDIN} rotates ${ROTATABLE_CA_FILES.join(", ")} only`);
+      else staged[n] = content;
+    }
+    if ("client-ca.crt" in staged !== "client-ca.key" in staged) problems.push("client-ca.crt and client-ca.key must be rotated together");
+    if (staged["client-ca.crt"]) {
+      try {
+        const cert = new crypto.X509Certificate(staged["client-ca.crt"]);
+        const key = crypto.createPrivateKey(staged["client-ca.key"]);
+        if (!cert.checkPrivateKey(key)) problems.push("client-ca.key does not match client-ca.crt");
+        if (!cert.ca) problems.push("client-ca.crt is not a CA certificate");
+        // k3s: a new CA that the current one did not sign (cross-sign) is refused without --force.
+        if (!force && !issuedBy(staged["client-ca.crt"], pki.clientCaCert)) problems.push("client-ca.crt: new CA certificate is not signed by the current CA certificate; use --force to rotate to an unrelated CA (existing client certificates stop working)");
+      } catch (e) {
+        problems.push(`client-ca: ${e.message}`);
+      }
+    }
+    if (staged["service.key"]) {
+      try {
+        if (!serviceKeys(staged["service.key"]).length) problems.push("service.key holds no RSA private key");
+      } catch (e) {
+        problems.push(`service.key: ${e.message}`);
+      }
+    }
+    if (problems.length) return send(res, 400, `failed to validate new CA certificates and keys: ${problems.join("; ")}`, "text/plain");
+    const datastore = path.join(serverDir, "standin-datastore");
+    for (const [n, content] of Object.entries(staged)) writeFileAtomic(path.join(datastore, n), content, n.endsWith(".key") ? 0o600 : 0o644);
+    info(`rotate-ca: saved ${Object.keys(staged).join(", ") || "nothing"} to the datastore; restart the server to use them`);
+    return send(res, 200, { updated: Object.keys(staged) }, "application/json");
+  }
+
   // Authentication: a client certificate signed by the cluster CA, or the cluster token as a bearer
   // token (or as k3s's supervisor basic auth, user "node" or "server", for the agent endpoints).
   const tokenMatches = (presented) => {
@@ -850,14 +1520,25 @@ async function server(args) {
     const header = req.headers.authorization ?? "";
     if (header.startsWith("Bearer ")) {
       const t = header.slice(7).trim();
-      if (agentOnly ? tokenMatches(t) : safeEqual(parseToken(t).password, password)) return { user: "token" };
+      if (agentOnly ? tokenMatches(t) : safeEqual(parseToken(t).password, password)) return { user: "token", groups: ["system:masters", "system:authenticated"] };
+      // A service-account token: signed by any key of service.key (the old ones too, after a rotation).
+      const claims = !agentOnly && verifyJwt(t, saKeys);
+      if (claims?.sub?.startsWith("system:serviceaccount:")) {
+        const ns = claims.sub.split(":")[2];
+        return { user: claims.sub, groups: ["system:serviceaccounts", `system:serviceaccounts:${ns}`, "system:authenticated"] };
+      }
     } else if (header.startsWith("Basic ")) {
       const [user, ...rest] = Buffer.from(header.slice(6), "base64").toString().split(":");
       if (agentOnly && ["node", "server"].includes(user) && tokenMatches(rest.join(":"))) return { user };
     }
+    // A client certificate: verified against the client CA only (the TLS server's ca), so one the
+    // server CA (or any other) issued is not authorized: 401. CN is the user, O the groups.
     if (!agentOnly && req.socket.authorized) {
       const cert = req.socket.getPeerCertificate();
-      if (cert?.subject?.CN) return { user: cert.subject.CN };
+      if (cert?.subject?.CN) {
+        const o = cert.subject.O;
+        return { user: cert.subject.CN, groups: [...(Array.isArray(o) ? o : o ? [o] : []), "system:authenticated"] };
+      }
     }
     return undefined;
   };
@@ -899,6 +1580,12 @@ async function server(args) {
     if (method === "GET" && p === "/cacerts") return send(res, 200, pki.caCert, "text/plain");
 
     let m;
+    if (p === "/v1-k3s/cert/cacerts") {
+      const supervisor = authenticate(req, { agentOnly: true });
+      if (supervisor?.user !== "server") return send(res, 401, status(401, "Unauthorized", "Unauthorized"));
+      if (method !== "PUT") return methodNotAllowed(res, method);
+      return rotateCa(req, res, url);
+    }
     if ((m = /^\/standin\/v1\/nodes\/([^/]+)\/heartbeat$/.exec(p))) {
       if (!authenticate(req, { agentOnly: true })) return send(res, 401, status(401, "Unauthorized", "Unauthorized"));
       if (method !== "POST") return methodNotAllowed(res, method);
@@ -914,7 +1601,13 @@ async function server(args) {
       return send(res, result.code, result.body);
     }
 
-    if (!authenticate(req)) return send(res, 401, status(401, "Unauthorized", "Unauthorized"));
+    const identity = authenticate(req);
+    if (!identity) return send(res, 401, status(401, "Unauthorized", "Unauthorized"));
+    const attributes = requestAttributes(method, p, url.searchParams);
+    if (!authorize(identity, attributes).allowed) {
+      return send(res, 403, status(403, "Forbidden", forbiddenMessage(identity, attributes), attributes.nonResource ? undefined : { name: attributes.name || undefined, group: attributes.group, kind: attributes.resource }));
+    }
+    if (await credentialRoutes(req, res, url, p, method, identity)) return;
 
     if (["/livez", "/readyz", "/healthz"].includes(p)) {
       if (method !== "GET" && method !== "HEAD") return methodNotAllowed(res, method);
@@ -939,7 +1632,16 @@ async function server(args) {
     if (p === "/api") {
       return send(res, 200, { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: `${nodeIp}:${port}` }] });
     }
-    if (p === "/apis") return send(res, 200, { kind: "APIGroupList", apiVersion: "v1", groups: [] });
+    if (p === "/apis") {
+      const groups = Object.keys(API_GROUP_RESOURCES).map((name) => ({ name, versions: [{ groupVersion: `${name}/v1`, version: "v1" }], preferredVersion: { groupVersion: `${name}/v1`, version: "v1" } }));
+      return send(res, 200, { kind: "APIGroupList", apiVersion: "v1", groups });
+    }
+    if ((m = /^\/apis\/([^/]+)\/v1$/.exec(p)) && API_GROUP_RESOURCES[m[1]]) {
+      return send(res, 200, { kind: "APIResourceList", apiVersion: "v1", groupVersion: `${m[1]}/v1`, resources: API_GROUP_RESOURCES[m[1]] });
+    }
+    if (p === "/api/v1/pods" || /^\/api\/v1\/namespaces\/[^/]+\/pods$/.test(p)) {
+      return send(res, 200, { kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: String(state.resourceVersion) }, items: [] }); // nothing runs pods here
+    }
     if (p === "/api/v1") {
       return send(res, 200, {
         kind: "APIResourceList",
@@ -947,6 +1649,8 @@ async function server(args) {
         resources: [
           { name: "namespaces", singularName: "namespace", namespaced: false, kind: "Namespace", verbs: ["get", "list"], shortNames: ["ns"] },
           { name: "nodes", singularName: "node", namespaced: false, kind: "Node", verbs: ["delete", "get", "list", "patch"], shortNames: ["no"] },
+          { name: "pods", singularName: "pod", namespaced: true, kind: "Pod", verbs: ["list"], shortNames: ["po"] },
+          { name: "serviceaccounts/token", singularName: "", namespaced: true, kind: "TokenRequest", group: "authentication.k8s.io", version: "v1", verbs: ["create"] },
         ],
       });
     }
@@ -1013,7 +1717,7 @@ async function server(args) {
   }
 
   const httpsServer = https.createServer(
-    { key: pki.servingKey, cert: pki.servingCert, ca: [pki.caCert], requestCert: true, rejectUnauthorized: false },
+    { key: pki.servingKey, cert: pki.servingCert, ca: [pki.clientCaCert], requestCert: true, rejectUnauthorized: false },
     (req, res) => {
       handle(req, res).catch((e) => {
         warn(`request ${req.method} ${req.url} failed: ${e.stack ?? e}`);
@@ -1023,15 +1727,24 @@ async function server(args) {
     },
   );
   httpsServer.keepAliveTimeout = 30_000;
+
+  // As k3s: k3s.yaml is written before the API server answers, and written in place (a reader can
+  // catch it empty or half-written), so clients must wait for /readyz and re-read a bad file.
+  const kubeconfigText = kubeconfigYaml(port, pki);
+  fs.mkdirSync(path.dirname(kubeconfigPath), { recursive: true });
+  fs.writeFileSync(kubeconfigPath, kubeconfigText.slice(0, Math.floor(kubeconfigText.length / 2)), { mode: kubeconfigMode });
+  fs.chmodSync(kubeconfigPath, kubeconfigMode);
+  await sleep(KUBECONFIG_PARTIAL_MS);
+  fs.writeFileSync(kubeconfigPath, kubeconfigText, { mode: kubeconfigMode });
+  info(`Wrote kubeconfig ${kubeconfigPath}`);
+  await sleep(API_DELAY_MS);
+
   await new Promise((resolve, reject) => {
     httpsServer.once("error", reject);
     if (flags["bind-address"]) httpsServer.listen(port, flags["bind-address"], resolve);
     else httpsServer.listen(port, resolve);
   });
   info(`Running kube-apiserver (${STANDIN}) on https://${flags["bind-address"] || "0.0.0.0"}:${port}`);
-
-  writeFileAtomic(kubeconfigPath, kubeconfigYaml(port, pki), kubeconfigMode);
-  info(`Wrote kubeconfig ${kubeconfigPath}`);
 
   let selfBeat;
   if (!disableAgent) {
@@ -1139,6 +1852,8 @@ async function agent(args) {
   } catch (e) {
     fatal(e.message);
   }
+  const kubeletError = kubeletLabelError(labels);
+  if (kubeletError) fatal(`kubelet exited: ${kubeletError}`);
 
   // The node password, as k3s keeps it: the server remembers it per node name and refuses another.
   let nodePassword;
@@ -1161,12 +1876,15 @@ async function agent(args) {
   let connectedBefore = false;
   let stopping = false;
 
-  const registration = (ready) =>
+  let probed = false;
+  const myAddress = () => flags["node-ip"]?.[0] || firstIPv4();
+  const registration = (ready, probe = false) =>
     JSON.stringify({
+      probe,
       password: nodePassword,
       labels,
       taints,
-      address: flags["node-ip"]?.[0] || firstIPv4(),
+      address: myAddress(),
       hostname: os.hostname(),
       kernelVersion: os.release(),
       bootID,
@@ -1184,8 +1902,20 @@ async function agent(args) {
       ca = r.body;
     }
     const r = await request(`${origin}/standin/v1/nodes/${encodeURIComponent(nodeName)}/heartbeat`, {
-      method: "POST", headers: { Authorization: auth }, body: registration(true), ca, checkHostname: false,
+      method: "POST", headers: { Authorization: auth }, body: registration(true, !probed), ca, checkHostname: false,
     });
+    if (!probed && r.status === 200) {
+      probed = true;
+      const recorded = JSON.parse(r.body).address;
+      if (recorded && recorded !== myAddress()) {
+        if (nodeIpChangeIsFatal(VERSION)) {
+          // k3s's own line (k3s#12639): the agent exits, and keeps exiting on every start.
+          fatal("Failed to start networking: unable to initialize network policy controller: error getting node subnet: failed to find interface with specified node ip");
+        }
+        info(`Node IP changed from ${recorded} to ${myAddress()}`);
+      }
+      return;
+    }
     if (r.status === 401) throw new Error("the server rejected the token (401 Unauthorized)");
     if (r.status !== 200) {
       let message = r.body;
@@ -1210,11 +1940,9 @@ async function agent(args) {
     if (stopping) return;
     stopping = true;
     info(`Received ${signal}, shutting down`);
-    if (ca && registeredUid) {
-      await request(`${origin}/standin/v1/nodes/${encodeURIComponent(nodeName)}/heartbeat`, {
-        method: "POST", headers: { Authorization: auth }, body: registration(false), ca, checkHostname: false, timeoutMs: 500,
-      }).catch(() => undefined);
-    }
+    // A kubelet in a container posts no NotReady when it stops (graceful node shutdown needs systemd's
+    // inhibitor locks): the node keeps Ready=True and its last heartbeat until the controller's grace
+    // period runs out, then turns Unknown.
     process.exit(0);
   };
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(signal, () => void shutdown(signal));
@@ -1416,10 +2144,73 @@ async function kubectl(args) {
 // stopped, the leaf certificates move to a backup folder; the next start issues new ones from the
 // same CA and writes a kubeconfig with the new admin certificate.
 
+/**
+ * At server start: files `k3s certificate rotate-ca` saved to the datastore replace those in
+ * server/tls (k3s loads its bootstrap data from the datastore at start). Client certificates the old
+ * client CA issued (k3s.yaml's admin one included) are reissued by loadOrCreatePki.
+ */
+function applyDatastoreFiles(serverDir) {
+  const datastore = path.join(serverDir, "standin-datastore");
+  if (!fs.existsSync(datastore)) return;
+  for (const name of fs.readdirSync(datastore)) {
+    writeFileAtomic(path.join(serverDir, "tls", name), fs.readFileSync(path.join(datastore, name)), name.endsWith(".key") ? 0o600 : 0o644);
+    info(`Updated ${name} from the datastore (certificate rotate-ca)`);
+  }
+  fs.rmSync(datastore, { recursive: true, force: true });
+}
+
+/**
+ * k3s certificate rotate-ca --path=DIR [--force]: sends DIR/tls's files to the running server (its
+ * supervisor port, authenticated with the server token), which checks them and saves them to the
+ * datastore; they take effect when the server restarts. Fails when no server answers, as k3s does.
+ */
+async function rotateCaCommand(rest) {
+  const { values: flags, ignored } = parseFlags(rest, {
+    "data-dir": { kind: "string", aliases: ["d"], env: ["K3S_DATA_DIR"] },
+    path: { kind: "string" },
+    force: { kind: "bool" },
+    server: { kind: "string", aliases: ["s"], env: ["K3S_URL"] },
+    token: { kind: "string", aliases: ["t"], env: ["K3S_TOKEN"] },
+  });
+  for (const flag of ignored) warn(`${STANDIN}: flag ${flag} accepted and ignored`);
+  if (!flags.path) fatal("--path is required");
+  const dataDir = flags["data-dir"] || DEFAULT_DATA_DIR;
+  const dir = path.join(flags.path, "tls");
+  if (!fs.existsSync(dir)) fatal(`${dir} does not exist`);
+  let token = flags.token;
+  if (!token) {
+    try {
+      token = fs.readFileSync(path.join(dataDir, "server", "token"), "utf8").trim();
+    } catch {
+      fatal("--token is required (no server token file in the data dir)");
+    }
+  }
+  const files = {};
+  for (const name of fs.readdirSync(dir)) {
+    const full = path.join(dir, name);
+    if (fs.statSync(full).isFile()) files[name] = fs.readFileSync(full).toString("base64");
+  }
+  const url = `${flags.server || "https://127.0.0.1:6443"}/v1-k3s/cert/cacerts${flags.force ? "?force=true" : ""}`;
+  let r;
+  try {
+    r = await request(url, {
+      method: "PUT", body: JSON.stringify({ files }), insecure: true,
+      headers: { Authorization: `Basic ${Buffer.from(`server:${parseToken(token).password}`).toString("base64")}` },
+      timeoutMs: 10_000,
+    });
+  } catch (e) {
+    fatal(`see server log for details: Put "${url}": ${e.message}`);
+  }
+  if (r.status !== 200) fatal(`see server log for details: ${r.status}: ${r.body}`);
+  const { updated } = JSON.parse(r.body);
+  info(`Certificates and keys updated in the datastore: ${updated.join(", ") || "none"}; restart k3s on every server to use them`);
+}
+
 function certificate(args) {
   const [sub, ...rest] = args;
+  if (sub === "rotate-ca") return rotateCaCommand(rest);
   if (sub !== "rotate") {
-    process.stderr.write(`k3s certificate: "${sub ?? ""}" is not supported by the ${STANDIN} (rotate)\n`);
+    process.stderr.write(`k3s certificate: "${sub ?? ""}" is not supported by the ${STANDIN} (rotate, rotate-ca)\n`);
     process.exit(1);
   }
   const { values: flags, ignored } = parseFlags(rest, {

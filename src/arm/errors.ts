@@ -79,7 +79,7 @@ export const SHARED_CODES: Readonly<Record<string, string>> = {
   InvalidRequestContent: "ARM's code for a body that is not the JSON the operation takes (shape, type, missing body or tags).",
   NotFound: "AKS's 404 for a missing sub-resource (agent pool, machine, command, profile, child resource) and the web endpoints' 404.",
   OperationNotAllowed: "AKS's refusal of a write the resource's state forbids: 409 while an operation runs or for a cancel, 400 otherwise.",
-  BadRequest: "The generic 400 AKS and ARM use for a service principal reset on an MSI cluster and conflicting conditional headers.",
+  BadRequest: "The generic 400 AKS and ARM use for a service principal reset on an MSI cluster, conflicting conditional headers and a node label kubelet may not set.",
   PreconditionFailed: "ARM's 412 for each way If-Match / If-None-Match can fail.",
   NoRegisteredProviderFound: "ARM's answer for an api-version no document serves, and for the provider switched off.",
   InvalidResourceGroupName: "The resource group name refused by the platform's own rule and by the spec's pattern.",
@@ -525,6 +525,20 @@ export const errors = {
   systemPoolMustBeLinux: (pool: string) => err(400, "SystemPoolMustBeLinux", `System node pool must be linux. Nodepool name: ${pool}.`, "properties.osType"),
   /** 400 WindowsAgentPoolNameTooLong: a Windows pool named with more than 6 characters, in AKS's words (jenkins-infra/azure#284). */
   windowsPoolNameTooLong: () => err(400, "WindowsAgentPoolNameTooLong", "Windows agent pool name can not be longer than 6 characters."),
+  /**
+   * 400 BadRequest: a pool nodeLabels key in the kubernetes.io or k8s.io namespace that kubelet does not
+   * let a node set on itself (its --node-labels check: the node would never register), such as
+   * node-role.kubernetes.io/x. AKS's words and target ("key=value") as quoted in
+   * hashicorp/terraform-provider-azurerm#18567 (node-role.kubernetes.io/eos, 2022-09) and Azure/AKS#2866
+   * (node-restriction.kubernetes.io/mvis, 2022-03); Azure/AKS#4628 (2025-03): AKS still blocks these.
+   */
+  reservedNodeLabel: (key: string, value: string) =>
+    err(
+      400,
+      "BadRequest",
+      "For Kubernetes version greater than or equal to 1.16, node label keys in the 'kubernetes.io' or 'k8s.io' namespace must begin with an allowed prefix (kubelet.kubernetes.io, node.kubernetes.io). For more information, please check https://aka.ms/aks-node-labels-116.",
+      `${key}=${value}`,
+    ),
   /**
    * 400 InvalidParameter: a cluster over AKS's quota of 100 agent pools. AKS's own text for it is not
    * public (docs "Quotas, virtual machine size restrictions, and region availability" give the limit

@@ -11,6 +11,8 @@ export interface ClusterRef {
   kubernetesVersion: string;
   /** Bumped by every certificate rotation: credentials issued before it must stop matching (0: never rotated). */
   credentialGeneration?: number;
+  /** networkProfile.networkPolicy ("none", "calico", "azure", "cilium"); unset or "none": no policy controller. */
+  networkPolicy?: string;
 }
 
 export interface PoolRef {

@@ -351,6 +351,7 @@ export class EngineCore {
       location: cluster.body.location,
       kubernetesVersion: cluster.body.properties.currentKubernetesVersion,
       credentialGeneration: credentialGeneration(cluster),
+      ...(cluster.body.properties.networkProfile?.networkPolicy ? { networkPolicy: cluster.body.properties.networkProfile.networkPolicy } : {}),
     };
   }
 

@@ -632,6 +632,7 @@ export function buildPool(ctx: PoolContext, requested: Record<string, any>, prev
   if (power === "Stopped" && !wasStopped && mode === "System") {
     throw errors.systemPoolCannotStop(ctx.name);
   }
+  assertNodeLabelsAllowed(input.nodeLabels);
   const osSKU = input.osSKU ?? (input.osType === "Windows" ? "Windows2022" : "Ubuntu");
   const properties: Record<string, any> = {
     count,
@@ -659,6 +660,48 @@ export function buildPool(ctx: PoolContext, requested: Record<string, any>, prev
     eTag: randomUUID(),
   };
   return { id: `${ctx.clusterId}/agentPools/${ctx.name}`, name: ctx.name, type: POOL_TYPE, properties };
+}
+
+// ---- node labels: kubelet's --node-labels rule ------------------------------------------------------
+
+/**
+ * The label keys in the kubernetes.io / k8s.io namespaces a kubelet may set on its own node, and the
+ * namespaces it may set any key in (with their subdomains): k8s.io/kubernetes
+ * staging/src/k8s.io/kubelet/pkg/apis/well_known_labels.go (kubeletLabels, kubeletLabelNamespaces,
+ * IsKubeletLabel). Any other key there makes kubelet exit at start ("unknown 'kubernetes.io' or
+ * 'k8s.io' labels specified with --node-labels"), so AKS refuses it up front.
+ */
+const KUBELET_LABELS = new Set([
+  "kubernetes.io/hostname",
+  "topology.kubernetes.io/zone",
+  "topology.kubernetes.io/region",
+  "failure-domain.beta.kubernetes.io/zone",
+  "failure-domain.beta.kubernetes.io/region",
+  "beta.kubernetes.io/instance-type",
+  "node.kubernetes.io/instance-type",
+  "kubernetes.io/os",
+  "kubernetes.io/arch",
+  "beta.kubernetes.io/os",
+  "beta.kubernetes.io/arch",
+]);
+const KUBELET_LABEL_NAMESPACES = ["kubelet.kubernetes.io", "node.kubernetes.io"];
+
+/** Whether kubelet refuses this --node-labels key (cmd/kubelet's isKubernetesLabel && !IsKubeletLabel). */
+export function kubeletRefusesLabel(key: string): boolean {
+  const slash = key.indexOf("/");
+  if (slash < 0) return false;
+  const namespace = key.slice(0, slash);
+  const inKubernetes = ["kubernetes.io", "k8s.io"].some((ns) => namespace === ns || namespace.endsWith(`.${ns}`));
+  if (!inKubernetes || KUBELET_LABELS.has(key)) return false;
+  return !KUBELET_LABEL_NAMESPACES.some((ns) => namespace === ns || namespace.endsWith(`.${ns}`));
+}
+
+/** AKS's refusal of a pool's nodeLabels entry kubelet would not start with. */
+function assertNodeLabelsAllowed(nodeLabels: unknown): void {
+  if (!nodeLabels || typeof nodeLabels !== "object") return;
+  for (const [key, value] of Object.entries(nodeLabels)) {
+    if (kubeletRefusesLabel(key)) throw errors.reservedNodeLabel(key, String(value ?? ""));
+  }
 }
 
 /** The provisioningState AKS shows while a pool update runs. */

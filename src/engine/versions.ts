@@ -343,47 +343,55 @@ export function nodeImageVersion(osSku: string | undefined, release: NodeImageRe
 
 /**
  * rancher/k3s image tags (k3s release vX.Y.Z+k3sN, tagged vX.Y.Z-k3sN on Docker Hub) for every
- * catalogue patch, every newest release the default mode accepts, and the patches of earlier
- * catalogues (clusters stored under them). The suffix is the newest k3s build of that Kubernetes
- * patch: checked against docs.k3s.io release notes / k3s GitHub releases for 1.24.17, 1.25.16 (k3s4),
- * 1.29.15, 1.30.14 (k3s2), 1.31.11-1.31.14, 1.32.7-1.32.9, 1.34.9, 1.35.6, 1.36.2, 1.36.3, 1.37.0, 1.37.1;
- * the others are assumed -k3s1 (k3s's usual suffix), not verified. k3s has no 1.34.0 build.
+ * catalogue patch, every newest release the default mode accepts (1.29.15 is the seed's "1.29"), and
+ * the patches of earlier catalogues (clusters stored under them). An explicit table, never a formatted
+ * tag: the suffix is the newest k3s build of that Kubernetes patch the sources show, and k3s skips
+ * patches (its first 1.34 release is v1.34.1+k3s1). Every tag is one of
+ * scripts/k3s-standin/published-tags.txt (the verified list, with its sources; the stand-in images
+ * are built only for those). Sources, per row:
+ *   [docs]    k3s-io/docs docs/release-notes/v1.XX.X.md (docs.k3s.io/release-notes/v1.XX.X)
+ *   [release] github.com/k3s-io/k3s/releases/tag/<release>
+ *   [channel] update.k3s.io/v1-release/channels, the minor's channel (as quoted by users' repositories)
+ *   [users]   public repositories pinning or running the release (installers, Rancher's version lists)
  */
 const K3S_TAGS: Readonly<Record<string, string>> = Object.freeze({
-  "1.24.17": "v1.24.17-k3s1",
-  "1.25.16": "v1.25.16-k3s4",
-  "1.26.15": "v1.26.15-k3s1",
-  "1.27.16": "v1.27.16-k3s1",
-  "1.28.15": "v1.28.15-k3s1",
-  "1.29.15": "v1.29.15-k3s1",
-  "1.30.14": "v1.30.14-k3s2",
-  "1.31.11": "v1.31.11-k3s1",
-  "1.31.12": "v1.31.12-k3s1",
-  "1.31.13": "v1.31.13-k3s1",
-  "1.31.14": "v1.31.14-k3s1",
-  "1.32.7": "v1.32.7-k3s1",
-  "1.32.8": "v1.32.8-k3s1",
-  "1.32.9": "v1.32.9-k3s1",
-  "1.32.11": "v1.32.11-k3s1",
-  "1.32.13": "v1.32.13-k3s1",
-  "1.33.3": "v1.33.3-k3s1",
-  "1.33.4": "v1.33.4-k3s1",
-  "1.33.5": "v1.33.5-k3s1",
-  "1.33.7": "v1.33.7-k3s1",
-  "1.33.13": "v1.33.13-k3s1",
-  "1.34.1": "v1.34.1-k3s1",
-  "1.34.9": "v1.34.9-k3s1",
-  "1.34.10": "v1.34.10-k3s1",
-  "1.34.12": "v1.34.12-k3s1",
-  "1.35.6": "v1.35.6-k3s1",
-  "1.35.7": "v1.35.7-k3s1",
-  "1.35.9": "v1.35.9-k3s1",
-  "1.36.2": "v1.36.2-k3s1",
-  "1.36.3": "v1.36.3-k3s1",
-  "1.36.5": "v1.36.5-k3s1",
-  "1.37.0": "v1.37.0-k3s1",
-  "1.37.1": "v1.37.1-k3s1",
+  "1.24.17": "v1.24.17-k3s1", // [channel] v1.24 = v1.24.17+k3s1 (superseb/ranchertools CHANNELS.md)
+  "1.25.16": "v1.25.16-k3s4", // [channel] v1.25 = v1.25.16+k3s4 (same)
+  "1.26.15": "v1.26.15-k3s1", // [channel] v1.26 = v1.26.15+k3s1 (same)
+  "1.27.16": "v1.27.16-k3s1", // [channel] v1.27 = v1.27.16+k3s1 (same)
+  "1.28.15": "v1.28.15-k3s1", // [channel] v1.28 = v1.28.15+k3s1 (same)
+  "1.29.15": "v1.29.15-k3s1", // [users] v1.29.15+k3s1, 2025-03-25, the last 1.29 release
+  "1.30.14": "v1.30.14-k3s2", // [docs] v1.30.X: v1.30.14+k3s2, Jul 26 2025 (after +k3s1, Jun 30)
+  "1.31.11": "v1.31.11-k3s1", // [docs] v1.31.X: Jul 26 2025
+  "1.31.12": "v1.31.12-k3s1", // [docs] v1.31.X: Aug 25 2025
+  "1.31.13": "v1.31.13-k3s1", // [docs] v1.31.X: Sep 22 2025
+  "1.31.14": "v1.31.14-k3s1", // [docs] v1.31.X: Nov 20 2025
+  "1.32.7": "v1.32.7-k3s1", // [docs] v1.32.X: Jul 26 2025
+  "1.32.8": "v1.32.8-k3s1", // [docs] v1.32.X: Aug 25 2025
+  "1.32.9": "v1.32.9-k3s1", // [docs] v1.32.X: Sep 22 2025
+  "1.32.11": "v1.32.11-k3s3", // [users] v1.32.11+k3s3 (Rancher v2.13.1's K3s list, its k3s-images.txt release asset); +k3s1 also exists
+  "1.32.13": "v1.32.13-k3s1", // [users] rancher/k3s-upgrade:v1.32.13-k3s1 by digest; 2026-03-04, the last 1.32 release
+  "1.33.3": "v1.33.3-k3s1", // [docs] v1.33.X: Jul 26 2025
+  "1.33.4": "v1.33.4-k3s1", // [docs] v1.33.X: Aug 25 2025
+  "1.33.5": "v1.33.5-k3s1", // [docs] v1.33.X: Sep 22 2025
+  "1.33.7": "v1.33.7-k3s1", // [docs] v1.33.X: Dec 19 2025
+  "1.33.13": "v1.33.13-k3s2", // [users] v1.33.13+k3s2, 2026-08-04, the v1.33 channel's latest; +k3s1 also exists
+  "1.34.1": "v1.34.1-k3s1", // [docs] v1.34.X: Sep 22 2025, "the first k3s release in the 1.34 release line"
+  "1.34.9": "v1.34.9-k3s1", // [release] v1.34.9+k3s1
+  "1.34.10": "v1.34.10-k3s1", // [users] v1.34.10+k3s1, 2026-07-29
+  "1.34.12": "v1.34.12-k3s1", // [channel] v1.34 = v1.34.12+k3s1 (30 Sep 2026)
+  "1.35.6": "v1.35.6-k3s1", // [release] v1.35.6+k3s1
+  "1.35.7": "v1.35.7-k3s1", // [users] v1.35.7+k3s1, 2026-07-29
+  "1.35.9": "v1.35.9-k3s1", // [users] v1.35.9+k3s1 (installers pinning it, 2026-09/10)
+  "1.36.2": "v1.36.2-k3s1", // [docs] v1.36.X: Jun 24 2026
+  "1.36.3": "v1.36.3-k3s1", // [docs] v1.37.X: "Update stable channel to v1.36.3+k3s1"
+  "1.36.5": "v1.36.5-k3s1", // [channel] stable = v1.36.5+k3s1 (30 Sep 2026)
+  "1.37.0": "v1.37.0-k3s1", // [docs] v1.37.X: Sep 14 2026
+  "1.37.1": "v1.37.1-k3s1", // [docs] v1.37.X: Sep 30 2026
 });
+
+/** The table itself (Kubernetes patch -> rancher/k3s tag), for the tests and the stand-in build. */
+export const K3S_IMAGE_TAGS = K3S_TAGS;
 
 /**
  * The rancher/k3s tag of a Kubernetes version: its own build, else the newest build of the same

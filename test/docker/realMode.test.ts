@@ -18,6 +18,10 @@ import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Config } from "../../src/config.js";
 import { startTestEmulator, type TestEmulator } from "../support/emulator.js";
+import { X509Certificate } from "node:crypto";
+import { request as httpsRequest } from "node:https";
+import forge from "node-forge";
+import { firstFileOfTar } from "../../src/engine/backends/k3s/kubeapi.js";
 import { ArmHttp, collect, parseKubeconfig, restError, sdkClient, type RecordingClient } from "../support/sdk.js";
 
 const IMAGE_REPOSITORY = "aks-emulator/k3s-standin";
@@ -247,7 +251,7 @@ describe.skipIf(reason !== undefined)("real mode: k3s containers through Docker 
       expect(node.spec.taints).toEqual([{ key: "dedicated", value: "apps", effect: "NoSchedule" }]);
     }
 
-    // The user credential carries the same (admin) client certificate: it works too.
+    // The user credential is a certificate of its own, bound to cluster-admin: it lists nodes too.
     const user = parseKubeconfig((await sdk.client.managedClusters.listClusterUserCredentials(RG, name)).kubeconfigs![0].value);
     expect(user.users[0].name).toBe(`clusterUser_${RG}_${name}`);
     expect((await kubeGet(user, "/api/v1/nodes")).status).toBe(200);
@@ -299,20 +303,200 @@ describe.skipIf(reason !== undefined)("real mode: k3s containers through Docker 
     expect(failing.logs).not.toBe("");
   }, 60_000);
 
-  it("rotates certificates and signing keys: the operations succeed and the new kubeconfig works (the stand-in has no 'k3s certificate rotate')", async () => {
+  // ---- credentials (issue 14) ----------------------------------------------------------------------
+
+  const kinds = ["admin", "user", "monitoring"] as const;
+  async function credential(kind: (typeof kinds)[number]): Promise<any> {
+    const list = {
+      admin: () => sdk.client.managedClusters.listClusterAdminCredentials(RG, name),
+      user: () => sdk.client.managedClusters.listClusterUserCredentials(RG, name),
+      monitoring: () => sdk.client.managedClusters.listClusterMonitoringUserCredentials(RG, name),
+    }[kind];
+    return parseKubeconfig((await list()).kubeconfigs![0].value);
+  }
+  const pemOf = (kubeconfig: any, field: string) => Buffer.from(kubeconfig.users[0].user[field], "base64").toString("utf8");
+  /** A file out of the server container. */
+  async function serverFile(path: string): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await docker.getContainer(`floci-az-aks-${await instanceOf(name)}`).getArchive({ path })) chunks.push(chunk as Buffer);
+    return firstFileOfTar(Buffer.concat(chunks))!.toString("utf8");
+  }
+  /** One request to the API server: the kubeconfig's CA, and its client certificate or a bearer token. */
+  function kubeCall(kubeconfig: any, method: string, path: string, body?: unknown, bearer?: string): Promise<{ status: number; body: any }> {
+    const clusterEntry = kubeconfig.clusters[0].cluster;
+    const server = new URL(clusterEntry.server);
+    const b64 = (v: string) => Buffer.from(v, "base64").toString("utf8");
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          host: server.hostname, port: server.port, path, method, timeout: 5000,
+          ca: b64(clusterEntry["certificate-authority-data"]),
+          ...(bearer ? {} : { cert: pemOf(kubeconfig, "client-certificate-data"), key: pemOf(kubeconfig, "client-key-data") }),
+          headers: { accept: "application/json", ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(payload ? { "content-type": "application/json" } : {}) },
+        },
+        (res) => {
+          let text = "";
+          res.on("data", (c) => (text += c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text.startsWith("{") ? JSON.parse(text) : text }));
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error("timeout")));
+      req.on("error", reject);
+      req.end(payload);
+    });
+  }
+  function kubectl(kubeconfig: any, args: string[]): { code: number; stdout: string; stderr: string } {
+    const file = join(dataDir, `kubeconfig-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(file, Buffer.from(JSON.stringify(kubeconfig)));
+    const result = spawnSync("kubectl", ["--kubeconfig", file, ...args], { encoding: "utf8", timeout: 30_000 });
+    rmSync(file, { force: true });
+    return { code: result.status ?? -1, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+  }
+
+  it.runIf(kubectlWorks)("hands out three distinct credentials: kubectl auth can-i per kind, CNs, and certificates issued by the ECDSA client CA", async () => {
+    const started = Date.now();
+    const clientCa = new X509Certificate(await serverFile("/var/lib/rancher/k3s/server/tls/client-ca.crt"));
+    expect(clientCa.publicKey.asymmetricKeyType).toBe("ec");
+    expect(clientCa.publicKey.asymmetricKeyDetails?.namedCurve).toBe("prime256v1");
+    const expected = {
+      admin: { cn: "system:admin", masters: true, can: { "create pods": "yes", "get pods": "yes", "delete nodes": "yes", "get nodes": "yes" } },
+      user: { cn: `clusterUser_${RG}_${name}`, masters: false, can: { "create pods": "yes", "get pods": "yes", "delete nodes": "yes", "get nodes": "yes" } },
+      monitoring: { cn: `clusterMonitoringUser_${RG}_${name}`, masters: false, can: { "create pods": "no", "get pods": "yes", "delete nodes": "no", "get nodes": "yes" } },
+    };
+    const certificates = new Set<string>();
+    for (const kind of kinds) {
+      const kubeconfig = await credential(kind);
+      const certificate = new X509Certificate(pemOf(kubeconfig, "client-certificate-data"));
+      certificates.add(certificate.fingerprint256);
+      // Issued by the client CA (not by the server CA kubeconfig's certificate-authority-data holds).
+      expect(certificate.checkIssued(clientCa) && certificate.verify(clientCa.publicKey), `${kind}: issued by the client CA`).toBe(true);
+      const serverCa = new X509Certificate(Buffer.from(kubeconfig.clusters[0].cluster["certificate-authority-data"], "base64"));
+      expect(serverCa.fingerprint256).not.toBe(clientCa.fingerprint256);
+      expect(certificate.subject).toContain(`CN=${expected[kind].cn}`);
+      expect(certificate.subject.includes("O=system:masters")).toBe(expected[kind].masters);
+      const whoami = kubectl(kubeconfig, ["auth", "whoami", "-o", "json"]);
+      expect(whoami.code, whoami.stderr).toBe(0);
+      expect(JSON.parse(whoami.stdout).status.userInfo.username).toBe(expected[kind].cn);
+      for (const [question, answer] of Object.entries(expected[kind].can)) {
+        const result = kubectl(kubeconfig, ["auth", "can-i", ...question.split(" ")]);
+        expect(`${kind}: can-i ${question}: ${result.stdout}`).toBe(`${kind}: can-i ${question}: ${answer}`);
+        expect(result.code).toBe(answer === "yes" ? 0 : 1);
+      }
+    }
+    expect(certificates.size).toBe(3);
+    // The monitoring credential reads nodes but its deletes are refused (403, not 401).
+    const monitoring = await credential("monitoring");
+    expect((await kubeCall(monitoring, "GET", "/api/v1/nodes")).status).toBe(200);
+    expect((await kubeCall(monitoring, "DELETE", `/api/v1/nodes/${(await machineNames("system"))[0]}`)).status).toBe(403);
+    // Issued once, then kept: the same certificate on the next call.
+    expect(pemOf(await credential("user"), "client-certificate-data")).toBe(pemOf(await credential("user"), "client-certificate-data"));
+    // The bindings are create-or-replace: listing again rewrites them without error.
+    const bindings = (await kubeCall(await credential("admin"), "GET", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings")).body.items;
+    expect(bindings.find((b: any) => b.metadata.name === "aks-emulator:clusterUser")).toMatchObject({ roleRef: { name: "cluster-admin" }, subjects: [{ kind: "User", name: expected.user.cn }] });
+    expect(bindings.find((b: any) => b.metadata.name === "aks-emulator:clusterMonitoringUser")).toMatchObject({ roleRef: { name: "aks-emulator:cluster-monitoring-user" } });
+    console.log(`credentials test: ${Date.now() - started} ms`);
+  }, 120_000);
+
+  it("refuses, as k3s does, a client certificate of another CA (401) and a CSR for system:masters with the kube-apiserver-client signer (403)", async () => {
+    const admin = await credential("admin");
+    const keys = forge.pki.rsa.generateKeyPair(1024);
+    const foreign = forge.pki.createCertificate();
+    foreign.publicKey = keys.publicKey;
+    foreign.serialNumber = "01";
+    foreign.validity.notBefore = new Date(Date.now() - 60_000);
+    foreign.validity.notAfter = new Date(Date.now() + 86_400_000);
+    const subject = [{ name: "organizationName", value: "system:masters" }, { name: "commonName", value: "system:admin" }];
+    foreign.setSubject(subject);
+    foreign.setIssuer(subject);
+    foreign.sign(keys.privateKey, forge.md.sha256.create());
+    const impostor = structuredClone(admin);
+    impostor.users[0].user["client-certificate-data"] = Buffer.from(forge.pki.certificateToPem(foreign)).toString("base64");
+    impostor.users[0].user["client-key-data"] = Buffer.from(forge.pki.privateKeyToPem(keys.privateKey)).toString("base64");
+    expect((await kubeCall(impostor, "GET", "/api/v1/nodes")).status).toBe(401);
+
+    const csr = forge.pki.createCertificationRequest();
+    csr.publicKey = keys.publicKey;
+    csr.setSubject(subject);
+    csr.sign(keys.privateKey, forge.md.sha256.create());
+    const refused = await kubeCall(admin, "POST", "/apis/certificates.k8s.io/v1/certificatesigningrequests", {
+      apiVersion: "certificates.k8s.io/v1", kind: "CertificateSigningRequest", metadata: { name: `masters-${RUN}` },
+      spec: { request: Buffer.from(forge.pki.certificationRequestToPem(csr)).toString("base64"), signerName: "kubernetes.io/kube-apiserver-client", usages: ["client auth"] },
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toContain("use of kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed");
+  }, 60_000);
+
+  it("rotates the cluster certificates: a new client CA, the old credentials refused (401), new ones issued that work, every node Ready again", async () => {
+    const started = Date.now();
     const instance = await instanceOf(name);
+    const before = Object.fromEntries(await Promise.all(kinds.map(async (kind) => [kind, await credential(kind)] as const)));
+    const caBefore = await serverFile("/var/lib/rancher/k3s/server/tls/client-ca.crt");
+    for (const kind of kinds) expect((await kubeCall(before[kind], "GET", "/api/v1/nodes")).status, kind).toBe(200);
+
     await sdk.client.managedClusters.rotateClusterCertificates(RG, name);
     expect((await sdk.client.managedClusters.get(RG, name)).provisioningState).toBe("Succeeded");
     expect((await docker.getContainer(`floci-az-aks-${instance}`).inspect()).State.Running).toBe(true);
     expect(await docker.listContainers({ all: true, filters: { label: [`floci.az.aks/instance=${instance}`, "floci.az.aks/role=task"] } })).toEqual([]);
-    expect((await kubeGet(await adminKubeconfig(), "/readyz")).status).toBe(200);
+
+    const caAfter = new X509Certificate(await serverFile("/var/lib/rancher/k3s/server/tls/client-ca.crt"));
+    expect(caAfter.fingerprint256).not.toBe(new X509Certificate(caBefore).fingerprint256);
+    expect(caAfter.publicKey.asymmetricKeyDetails?.namedCurve).toBe("prime256v1");
+    for (const kind of kinds) {
+      expect((await kubeCall(before[kind], "GET", "/api/v1/nodes")).status, `old ${kind} credential`).toBe(401);
+      const now = await credential(kind);
+      const certificate = new X509Certificate(pemOf(now, "client-certificate-data"));
+      expect(certificate.fingerprint256).not.toBe(new X509Certificate(pemOf(before[kind], "client-certificate-data")).fingerprint256);
+      expect(certificate.checkIssued(caAfter) && certificate.verify(caAfter.publicKey), `new ${kind} credential issued by the new client CA`).toBe(true);
+      expect((await kubeCall(now, "GET", "/api/v1/nodes")).status, `new ${kind} credential`).toBe(200);
+    }
+    await eventually("every node is Ready again", async () => ((await nodes()).every((n) => readyOf(n) === "True") ? true : undefined));
+    console.log(`certificate rotation test: ${Date.now() - started} ms`);
+  }, 120_000);
+
+  it("rotates the service-account signing key: a new key first in service.key, the old one appended, the server restarted, tokens signed before still valid", async () => {
+    const started = Date.now();
+    const instance = await instanceOf(name);
+    const admin = await credential("admin");
+    const keyBlocks = (text: string) => text.match(/-----BEGIN (?:RSA )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA )?PRIVATE KEY-----/g) ?? [];
+    const keysBefore = keyBlocks(await serverFile("/var/lib/rancher/k3s/server/tls/service.key"));
+    expect(keysBefore.length).toBeGreaterThanOrEqual(1);
+    const tokenRequest = () => kubeCall(admin, "POST", "/api/v1/namespaces/default/serviceaccounts/default/token", { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: {} });
+    const oldToken = (await tokenRequest()).body.status.token as string;
+    const kid = (token: string) => JSON.parse(Buffer.from(token.split(".")[0], "base64url").toString()).kid;
+    const startedAt = (await docker.getContainer(`floci-az-aks-${instance}`).inspect()).State.StartedAt;
+
     await sdk.client.managedClusters.rotateServiceAccountSigningKeys(RG, name);
     expect((await sdk.client.managedClusters.get(RG, name)).provisioningState).toBe("Succeeded");
-    await eventually("every node is Ready again", async () => ((await nodes()).every((n) => readyOf(n) === "True") ? true : undefined));
-  }, 60_000);
 
-  it("stops and starts the cluster: containers stop and start again, the volume stays", async () => {
+    expect((await docker.getContainer(`floci-az-aks-${instance}`).inspect()).State.StartedAt).not.toBe(startedAt);
+    const keysAfter = keyBlocks(await serverFile("/var/lib/rancher/k3s/server/tls/service.key"));
+    expect(keysAfter).toHaveLength(keysBefore.length + 1);
+    expect(keysAfter.slice(1)).toEqual(keysBefore);
+    expect(keysAfter[0]).not.toBe(keysBefore[0]);
+    const logs = (await docker.getContainer(`floci-az-aks-${instance}`).logs({ stdout: true, stderr: true, tail: 400 })).toString("utf8");
+    expect(logs).toContain("Updated service.key from the datastore (certificate rotate-ca)");
+
+    const whoami = async (token: string) => kubeCall(admin, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }, token);
+    const old = await whoami(oldToken);
+    expect(old.status).toBe(201);
+    expect(old.body.status.userInfo.username).toBe("system:serviceaccount:default:default");
+    const newToken = (await tokenRequest()).body.status.token as string;
+    expect(kid(newToken)).not.toBe(kid(oldToken));
+    expect((await whoami(newToken)).status).toBe(201);
+    expect((await whoami(`${oldToken.slice(0, -4)}AAAA`)).status).toBe(401);
+    await eventually("every node is Ready again", async () => ((await nodes()).every((n) => readyOf(n) === "True") ? true : undefined));
+    console.log(`signing key rotation test: ${Date.now() - started} ms`);
+  }, 120_000);
+
+  it("stops and starts the cluster: containers stop and start again, the volume stays, every node keeps its address, and Ready means a heartbeat since the start", async () => {
     const instance = await instanceOf(name);
+    // Fixed addresses (k3d's way): k3s agents before v1.32.10/v1.34.2 exit when the node IP changes (k3d#1637).
+    const internalIp = (node: any) => node.status.addresses.find((a: any) => a.type === "InternalIP")?.address;
+    const before = new Map((await nodes()).map((n) => [n.metadata.name, internalIp(n)]));
+    expect([...before.values()].every(Boolean)).toBe(true);
+    const network = await docker.getNetwork(`floci-az-aks-${instance}`).inspect();
+    expect(network.IPAM?.Config?.[0]?.Subnet).toMatch(/^10\.210\.\d+\.0\/24$/);
     await sdk.client.managedClusters.stop(RG, name);
     expect((await sdk.client.managedClusters.get(RG, name)).powerState?.code).toBe("Stopped");
     expect((await containersOf(name)).every((c) => c.State === "exited")).toBe(true);
@@ -324,7 +508,42 @@ describe.skipIf(reason !== undefined)("real mode: k3s containers through Docker 
     const listed = await nodes();
     expect(listed).toHaveLength(2);
     expect(listed.every((n) => readyOf(n) === "True")).toBe(true);
+    expect(new Map(listed.map((n) => [n.metadata.name, internalIp(n)]))).toEqual(before);
+    // The server kept the nodes' Ready=True from before the stop (the grace period is 40 s): the
+    // operation waited for a heartbeat newer than each agent's restart.
+    for (const node of listed) {
+      const agent = (await containersOf(name)).find((c) => c.Labels["floci.az.aks/node"] === node.metadata.name)!;
+      const startedAt = Date.parse((await docker.getContainer(agent.Id).inspect()).State.StartedAt);
+      const beat = Date.parse(node.status.conditions.find((c: any) => c.type === "Ready").lastHeartbeatTime);
+      expect(beat, node.metadata.name).toBeGreaterThanOrEqual(Math.floor(startedAt / 1000) * 1000);
+    }
   }, 120_000);
+
+  it("a pre-fix k3s (v1.32.7: agents exit when their node IP changed) survives Stop/Start: its agents keep their addresses", async () => {
+    const old = "realold";
+    const started = Date.now();
+    await sdk.client.managedClusters.createOrUpdate(RG, old, {
+      location: LOCATION,
+      dnsPrefix: old,
+      kubernetesVersion: "1.32.7",
+      agentPoolProfiles: [{ name: "system", count: 3, vmSize: "Standard_D2s_v3", mode: "System" }],
+    });
+    const credentials = await sdk.client.managedClusters.listClusterAdminCredentials(RG, old);
+    const kubeconfig = parseKubeconfig(credentials.kubeconfigs![0].value);
+    const addresses = async () =>
+      new Map(((await kubeGet(kubeconfig, "/api/v1/nodes")).body.items as any[]).map((n) => [n.metadata.name, n.status.addresses.find((a: any) => a.type === "InternalIP")?.address]));
+    const before = await addresses();
+    expect(before.size).toBe(3);
+    await sdk.client.managedClusters.stop(RG, old);
+    // Started in the reverse order, Docker would hand out the addresses differently without fixed ones.
+    await sdk.client.managedClusters.start(RG, old);
+    expect((await sdk.client.managedClusters.get(RG, old)).provisioningState).toBe("Succeeded");
+    const agents = (await containersOf(old)).filter((c) => c.Labels["floci.az.aks/role"] === "agent");
+    expect(agents.map((c) => c.State)).toEqual(["running", "running", "running"]);
+    expect(await addresses()).toEqual(before);
+    await sdk.client.managedClusters.delete(RG, old);
+    console.log(`pre-fix Stop/Start test: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }, 240_000);
 
   it("upgrades 1.35 -> 1.36: the server moves to the v1.36.5 image on the same volume, then a pool follows", async () => {
     const instance = await instanceOf(name);

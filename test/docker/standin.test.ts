@@ -223,7 +223,7 @@ describe.skipIf(!!problem)("k3s stand-in image through the Docker engine", () =>
     server = await docker.createContainer({
       name: serverName,
       Image: IMAGE,
-      Cmd: ["server", `--tls-san=${serverName}`, "--tls-san=127.0.0.1", "--disable-agent", `--token=${TOKEN}`, "--disable=traefik,servicelb", "--write-kubeconfig-mode=644"],
+      Cmd: ["server", `--tls-san=${serverName}`, "--tls-san=127.0.0.1", "--disable-agent", `--token=${TOKEN}`, "--disable=traefik,servicelb", "--write-kubeconfig-mode=644", "--kube-controller-manager-arg=node-monitor-grace-period=10s", "--egress-selector-mode=pod", "--disable-network-policy"],
       Labels: labels,
       ExposedPorts: { "6443/tcp": {} },
       HostConfig: {
@@ -247,7 +247,11 @@ describe.skipIf(!!problem)("k3s stand-in image through the Docker engine", () =>
       agentContainers.set(agent.nodeName, container);
     }
 
-    kubeconfig = await until("/etc/rancher/k3s/k3s.yaml in the server container", 30_000, () => readKubeconfig().catch(() => undefined));
+    // As k3s, the stand-in writes k3s.yaml in place, first half-written: read until it is complete.
+    kubeconfig = await until("a complete /etc/rancher/k3s/k3s.yaml in the server container", 30_000, async () => {
+      const read = await readKubeconfig().catch(() => undefined);
+      return read?.users?.[0]?.user?.["client-key-data"] ? read : undefined;
+    });
     // As the backend does: the kubeconfig names 127.0.0.1:6443 inside the container; use the published port.
     expect(kubeconfig.clusters[0].cluster.server).toBe("https://127.0.0.1:6443");
     kubeconfig.clusters[0].cluster.server = `https://127.0.0.1:${port}`;
@@ -327,10 +331,10 @@ describe.skipIf(!!problem)("k3s stand-in image through the Docker engine", () =>
     }
     expect((await get("/version")).json).toMatchObject({ major: "1", minor: "35", gitVersion: K3S_VERSION });
     expect((await get("/api")).json).toMatchObject({ kind: "APIVersions", versions: ["v1"] });
-    expect((await get("/apis")).json).toMatchObject({ kind: "APIGroupList", groups: [] });
+    expect((await get("/apis")).json.groups.map((g: any) => g.name).sort()).toEqual(["authentication.k8s.io", "authorization.k8s.io", "certificates.k8s.io", "rbac.authorization.k8s.io"]);
     const resources = (await get("/api/v1")).json;
     expect(resources.kind).toBe("APIResourceList");
-    expect(resources.resources.map((r: any) => r.name).sort()).toEqual(["namespaces", "nodes"]);
+    expect(resources.resources.map((r: any) => r.name).sort()).toEqual(["namespaces", "nodes", "pods", "serviceaccounts/token"]);
     const namespaces = (await get("/api/v1/namespaces")).json;
     expect(namespaces.kind).toBe("NamespaceList");
     expect(namespaces.items.map((n: any) => n.metadata.name).sort()).toEqual(["default", "kube-node-lease", "kube-public", "kube-system"]);
@@ -431,7 +435,8 @@ describe.skipIf(!!problem)("k3s stand-in image through the Docker engine", () =>
     await server.start();
     const rotated = await until("a kubeconfig with a new admin certificate", 30_000, async () => {
       const k = await readKubeconfig().catch(() => undefined);
-      return k && k.users[0].user["client-certificate-data"] !== kubeconfig.users[0].user["client-certificate-data"] ? k : undefined;
+      const cert = k?.users?.[0]?.user?.["client-certificate-data"];
+      return cert && k.users[0].user["client-key-data"] && cert !== kubeconfig.users[0].user["client-certificate-data"] ? k : undefined;
     });
     expect(rotated.clusters[0].cluster["certificate-authority-data"]).toBe(kubeconfig.clusters[0].cluster["certificate-authority-data"]);
     const b64 = (v: string) => Buffer.from(v, "base64").toString();
@@ -458,14 +463,20 @@ describe.skipIf(!!problem)("k3s stand-in image through the Docker engine", () =>
     expect(back.spec.taints).toEqual(agents[0].taints);
   });
 
-  it("marks a node NotReady when its agent stops, Unknown once heartbeats have been missing for 10 s", async () => {
+  it("keeps a stopped agent's node Ready=True with its last heartbeat (a kubelet in a container posts no NotReady), Unknown once the grace period (10 s here) passes", async () => {
     const agent = agents[1];
     const container = agentContainers.get(agent.nodeName)!;
+    const nodeOf = async () => (await get(`/api/v1/nodes/${agent.nodeName}`)).json;
+    const beatOf = (node: any) => node.status.conditions.find((c: any) => c.type === "Ready")?.lastHeartbeatTime;
     const stoppedAt = Date.now();
     await container.stop();
     expect(Date.now() - stoppedAt).toBeLessThan(5000);
-    const nodeOf = async () => (await get(`/api/v1/nodes/${agent.nodeName}`)).json;
-    expect(ready(await nodeOf())).not.toBe("True");
+    const stale = await nodeOf();
+    expect(ready(stale)).toBe("True");
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const later = await nodeOf();
+    expect(ready(later)).toBe("True");
+    expect(beatOf(later)).toBe(beatOf(stale));
     const unknown = await until("Ready=Unknown", 20_000, async () => {
       const node = await nodeOf();
       return ready(node) === "Unknown" ? node : undefined;
@@ -476,4 +487,31 @@ describe.skipIf(!!problem)("k3s stand-in image through the Docker engine", () =>
     // Its other node is unaffected.
     expect(ready((await get(`/api/v1/nodes/${agents[0].nodeName}`)).json)).toBe("True");
   }, 40_000);
+
+  it("exits non-zero with kubelet's refusal when an agent is given a reserved kubernetes.io label, as k3s does", async () => {
+    const nodeName = `${prefix}-reserved`;
+    const container = await docker.createContainer({
+      name: `${prefix}-reserved`,
+      Image: IMAGE,
+      Cmd: [
+        "agent",
+        `--server=https://${serverName}:6443`,
+        `--token=${TOKEN}`,
+        `--node-name=${nodeName}`,
+        "--node-label=node-role.kubernetes.io/x=",
+        "--node-label=node.kubernetes.io/lifecycle=spot",
+        "--node-label=topology.kubernetes.io/zone=eastus-1",
+      ],
+      Labels: labels,
+      HostConfig: { Privileged: false, NetworkMode: networkName, Tmpfs: { "/run": "", "/var/run": "" } },
+    });
+    await container.start();
+    const { StatusCode } = await container.wait();
+    expect(StatusCode).not.toBe(0);
+    const logs = (await container.logs({ stdout: true, stderr: true })).toString("utf8");
+    expect(logs).toContain("unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: [node-role.kubernetes.io/x]");
+    expect(logs).toContain("level=fatal");
+    // It never registered.
+    expect((await get(`/api/v1/nodes/${nodeName}`)).status).toBe(404);
+  }, 30_000);
 });

@@ -89,13 +89,30 @@ describe("server container", () => {
       "--disable=traefik",
       "--disable=servicelb",
       "--disable=metrics-server",
-      "--disable=local-storage",
       "--disable-agent",
+      "--egress-selector-mode=pod",
+      "--disable-network-policy",
       "--token=s3cret-token",
       "--https-listen-port=6443",
       "--write-kubeconfig-mode=644",
     ]);
-    expect(serverCommand(instance())).toEqual(options.Cmd);
+    expect(serverCommand(instance(), cluster)).toEqual(options.Cmd);
+    // A cluster asking for a network policy keeps k3s's policy controller.
+    expect(serverCommand(instance(), { ...cluster, networkPolicy: "calico" })).not.toContain("--disable-network-policy");
+    expect(serverCommand(instance(), { ...cluster, networkPolicy: "none" })).toContain("--disable-network-policy");
+  });
+
+  it("gives the network a subnet and every node a fixed address in it; no user namespace; a remote API server host is published on every address and in the certificate", () => {
+    const fixed = instance({ subnet: "10.210.7.0/24", serverIp: "10.210.7.2", apiServerHost: "docker.example" });
+    expect(networkCreateOptions(fixed, cluster)).toMatchObject({ IPAM: { Driver: "default", Config: [{ Subnet: "10.210.7.0/24", Gateway: "10.210.7.1" }] } });
+    const server = serverCreateOptions(fixed, cluster);
+    expect(server.NetworkingConfig?.EndpointsConfig?.["floci-az-aks-ab12cd34"]).toEqual({ Aliases: ["floci-az-aks-ab12cd34"], IPAMConfig: { IPv4Address: "10.210.7.2" } });
+    expect(server.HostConfig?.UsernsMode).toBe("host");
+    expect(server.HostConfig?.PortBindings?.["6443/tcp"]?.[0]?.HostIp).toBe("0.0.0.0");
+    expect(server.Cmd).toContain("--tls-san=docker.example");
+    const agent = agentCreateOptions(fixed, cluster, userPool, "aks-apps-1-vmss000000", "10.210.7.3");
+    expect(agent.NetworkingConfig?.EndpointsConfig?.["floci-az-aks-ab12cd34"]).toEqual({ IPAMConfig: { IPv4Address: "10.210.7.3" } });
+    expect(agent.HostConfig?.UsernsMode).toBe("host");
   });
 
   it("keeps k3s's state on the cluster's named volume, /run and /var/run on tmpfs", () => {

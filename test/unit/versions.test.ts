@@ -1,6 +1,6 @@
 // The Kubernetes version catalogue: its invariants, the file that can replace it, the default mode's
 // acceptance of real Kubernetes releases outside it, and the rancher/k3s tag of each version.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -11,6 +11,7 @@ import {
   clusterUpgradeTarget,
   compareVersions,
   defaultMinor,
+  K3S_IMAGE_TAGS,
   k3sImage,
   k3sTag,
   kubernetesRelease,
@@ -291,5 +292,55 @@ describe("rancher/k3s tags", () => {
     expect(k3sImage("rancher/k3s:v1.30.4-k3s1", "1.34.0")).toBe("rancher/k3s:v1.30.4-k3s1");
     expect(k3sImage("rancher/k3s@sha256:abc", "1.23.1")).toBe("rancher/k3s@sha256:abc");
     expect(k3sImage("localhost:5000/k3s", "1.37.1")).toBe("localhost:5000/k3s:v1.37.1-k3s1");
+  });
+});
+
+describe("the rancher/k3s tag table (issue 14: only tags k3s really publishes)", () => {
+  const publishedFile = readFileSync(join(__dirname, "../../scripts/k3s-standin/published-tags.txt"), "utf8");
+  const published = publishedFile
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith("#"))
+    .map((line) => line.split(/\s+/)[0]);
+  const source = readFileSync(join(__dirname, "../../src/engine/versions.ts"), "utf8");
+
+  it("lists every verified tag once, each with its source", () => {
+    expect(published.length).toBeGreaterThan(0);
+    expect(new Set(published).size).toBe(published.length);
+    for (const line of publishedFile.split("\n").filter((l) => l.trim() && !l.startsWith("#"))) {
+      expect(line, line).toMatch(/^v\d+\.\d+\.\d+-k3s\d+\s+\S.*$/);
+    }
+  });
+
+  it("is an explicit table: every row a literal tag with its source, none formatted", () => {
+    const table = source.slice(source.indexOf("const K3S_TAGS"), source.indexOf("});", source.indexOf("const K3S_TAGS")));
+    const rows = table.split("\n").filter((line) => /^\s+"\d/.test(line));
+    expect(rows.length).toBe(Object.keys(K3S_IMAGE_TAGS).length);
+    for (const row of rows) expect(row, row).toMatch(/^\s+"(\d+\.\d+\.\d+)": "v\1-k3s\d+", \/\/ \[(docs|release|channel|users)\] \S/);
+    expect(table).not.toMatch(/`|\$\{|\+ ?"/);
+  });
+
+  it("names only tags from the verified list", () => {
+    for (const [version, tag] of Object.entries(K3S_IMAGE_TAGS)) expect(published, `${version} -> ${tag}`).toContain(tag);
+  });
+
+  it("maps the seed's 1.29 (accepted as 1.29.15) to a real tag", () => {
+    expect(kubernetesRelease("1.29")).toBe("1.29.15");
+    expect(k3sTag("1.29.15")).toBe("v1.29.15-k3s1");
+    expect(published).toContain(k3sTag(kubernetesRelease("1.29")!));
+  });
+
+  it("has no v1.34.0-k3s1 anywhere: k3s's first 1.34 release is v1.34.1+k3s1", () => {
+    expect(Object.values(K3S_IMAGE_TAGS)).not.toContain("v1.34.0-k3s1");
+    expect(published).not.toContain("v1.34.0-k3s1");
+    expect(source).not.toContain("v1.34.0-k3s1");
+    expect(() => k3sTag("1.34.0")).toThrow(/No rancher\/k3s image is known/);
+  });
+
+  it("picks the newest build of a patch k3s rebuilt", () => {
+    expect(k3sTag("1.30.14")).toBe("v1.30.14-k3s2");
+    expect(k3sTag("1.25.16")).toBe("v1.25.16-k3s4");
+    expect(k3sTag("1.33.13")).toBe("v1.33.13-k3s2");
+    expect(k3sTag("1.32.11")).toBe("v1.32.11-k3s3");
   });
 });

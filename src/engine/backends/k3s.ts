@@ -9,6 +9,7 @@
 // readiness deadline passes. Per cluster the backend remembers (in a store setting, so it outlives a
 // restart with a data folder) an 8-character instance id, the join token and the API server's host port.
 import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { hostname } from "node:os";
 import { Writable } from "node:stream";
@@ -17,9 +18,11 @@ import { ArmError, errors } from "../../arm/errors.js";
 import type { ResourceStore } from "../../store/store.js";
 import type { Logger } from "../../util.js";
 import type { ClusterBackend, ClusterHealth, ClusterRef, CommandOutput, CredentialKind, KnownCluster, PoolRef } from "../backend.js";
-import { buildKubeconfig } from "../kubeconfig.js";
-import { firstFileOfTar, kubeRequest, nodeReadiness, parseK3sKubeconfig, type KubeConnection } from "./k3s/kubeapi.js";
+import { buildKubeconfig, kubeconfigNames } from "../kubeconfig.js";
+import { clientCsrPem, newEcdsaCa, newRsaKeyPem, stillValid, tarOneFile } from "./k3s/x509.js";
+import { firstFileOfTar, kubeRequest, nodeHeartbeats, parseK3sKubeconfig, type KubeConnection } from "./k3s/kubeapi.js";
 import {
+  API_PORT,
   agentCreateOptions,
   agentImage,
   isPoolRunning,
@@ -48,6 +51,10 @@ export interface K3sBackendOptions {
   defaultImage: string;
   apiServerBasePort: number;
   apiServerMaxPort: number;
+  /** Host users' kubeconfigs name (FLOCI_AZ_SERVICES_AKS_API_SERVER_HOST); default 127.0.0.1. */
+  apiServerHost?: string;
+  /** How the emulator reaches the API servers (FLOCI_AZ_SERVICES_AKS_API_SERVER_ACCESS); default auto. */
+  apiServerAccess?: "auto" | "network" | "published";
   privileged: boolean;
   readyTimeoutSeconds: number;
   keepRunningOnShutdown: boolean;
@@ -61,6 +68,53 @@ interface InstanceRecord {
   instanceId: string;
   token: string;
   hostPort: number;
+  /** The cluster network's subnet (a /24 of SUBNET_POOL); absent in records of older emulators until their next apply. */
+  subnet?: string;
+  /** Node name -> its fixed address in the subnet (the server holds .2). */
+  addresses?: Record<string, string>;
+  /** The user and monitoring client certificates the cluster's CSR API issued (see issuedCredential). */
+  credentials?: Partial<Record<"user" | "monitoring", { certificatePem: string; keyPem: string }>>;
+}
+
+/** Cluster networks get /24s from 10.210.0.0/16 (clear of k3s's 10.42/16 pods and 10.43/16 services), skipping any subnet a Docker network already holds. */
+const SUBNET_POOL = [10, 210] as const;
+const ipToInt = (ip: string) => ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+function cidrRange(cidr: string): [number, number] | undefined {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr);
+  if (!m) return undefined;
+  const size = 2 ** (32 - Number(m[2]));
+  const start = Math.floor(ipToInt(m[1]) / size) * size;
+  return [start, start + size - 1];
+}
+const overlaps = (a: string, b: string) => {
+  const [ra, rb] = [cidrRange(a), cidrRange(b)];
+  return !!ra && !!rb && ra[0] <= rb[1] && rb[0] <= ra[1];
+};
+const subnetAddress = (subnet: string, host: number) => `${subnet.split(".").slice(0, 3).join(".")}.${host}`;
+/** The hosts of a cluster's /24 an emulator in a container joins at (highest first); nodes get addresses below them. */
+const EMULATOR_HOSTS = [254, 253, 252, 251, 250] as const;
+
+/** Whether this process runs in a container (Docker writes /.dockerenv; cgroup v1 paths name the runtime). */
+function runsInContainer(): boolean {
+  if (existsSync("/.dockerenv")) return true;
+  try {
+    return /\/(docker|containerd|kubepods|libpod)[/-]/.test(readFileSync("/proc/1/cgroup", "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+/** This container's id: Docker bind-mounts /etc/hostname from /var/lib/docker/containers/<id>/; else the hostname (Docker's default is the short id). */
+function ownContainerId(): string {
+  for (const file of ["/proc/self/mountinfo", "/proc/self/cgroup"]) {
+    try {
+      const m = /containers\/([0-9a-f]{64})\//.exec(readFileSync(file, "utf8")) ?? /docker[-/]([0-9a-f]{64})/.exec(readFileSync(file, "utf8"));
+      if (m) return m[1];
+    } catch {
+      /* not Linux, or not there */
+    }
+  }
+  return hostname();
 }
 
 /** Store setting: normalised cluster id -> InstanceRecord (JSON). */
@@ -73,6 +127,19 @@ const STOP_TIMEOUT_S = 10;
 const RUN_COMMAND_TIMEOUT_MS = 10 * 60_000;
 const MANAGED_FILTER = `${LABELS.managed}=true`;
 
+/** User and monitoring client certificates: a year (k3s's signer caps them at its cluster-signing duration, a year by default). */
+const CREDENTIAL_LIFETIME_S = 365 * 86_400;
+/** The monitoring credential's read-only ClusterRole: read what monitoring reads (nodes included), never secrets. */
+const MONITORING_ROLE = "aks-emulator:cluster-monitoring-user";
+const MONITORING_RULES = [
+  {
+    apiGroups: [""],
+    resources: ["nodes", "nodes/metrics", "nodes/stats", "pods", "pods/log", "services", "endpoints", "namespaces", "events", "configmaps", "persistentvolumes", "persistentvolumeclaims", "replicationcontrollers", "resourcequotas", "limitranges"],
+    verbs: ["get", "list", "watch"],
+  },
+  { apiGroups: ["apps", "batch", "autoscaling", "policy", "networking.k8s.io", "metrics.k8s.io"], resources: ["*"], verbs: ["get", "list", "watch"] },
+  { nonResourceURLs: ["/metrics", "/healthz", "/livez", "/readyz", "/version"], verbs: ["get"] },
+];
 const isStatus = (error: unknown, status: number) => (error as { statusCode?: number })?.statusCode === status;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -121,6 +188,8 @@ export class K3sBackend implements ClusterBackend {
   private closed = false;
   /** Who creates the objects: kept in the store, so a restart on the same data folder is the same owner. */
   private readonly owner: Owner;
+  /** The emulator's own container when it reaches API servers over their networks (API_SERVER_ACCESS), else undefined. */
+  private selfContainer: string | undefined;
 
   constructor(private readonly options: K3sBackendOptions) {
     this.docker = options.docker ?? new Docker();
@@ -132,6 +201,12 @@ export class K3sBackend implements ClusterBackend {
       this.store.putSetting(OWNER_SETTING, ownerId);
     }
     this.owner = { id: ownerId, host: hostname(), pid: process.pid };
+    const access = options.apiServerAccess ?? "auto";
+    this.selfContainer = access === "network" || (access === "auto" && runsInContainer()) ? ownContainerId() : undefined;
+  }
+
+  private get apiServerHost(): string {
+    return this.options.apiServerHost || "127.0.0.1";
   }
 
   /** Owner labels go on after the spec digest: a restarted emulator (a new pid) keeps the containers. */
@@ -144,6 +219,16 @@ export class K3sBackend implements ClusterBackend {
   /** Pings the engine (up to 1.5 s); call once before use. */
   async init(): Promise<void> {
     await this.ping();
+    if (this.selfContainer && this.available) {
+      // Auto-detected: only a container of this very engine can join the clusters' networks (a
+      // machine that is itself a container, talking to another engine, dials the published ports).
+      const id = this.selfContainer;
+      const mine = await this.docker.getContainer(id).inspect().then((info) => info.Id, () => undefined);
+      if (mine) this.logger.info(`k3s: the emulator runs in container ${mine.slice(0, 12)}: it reaches API servers over their cluster networks`);
+      else if ((this.options.apiServerAccess ?? "auto") === "auto") this.selfContainer = undefined;
+      else this.logger.warn(`k3s: FLOCI_AZ_SERVICES_AKS_API_SERVER_ACCESS=network, but container ${id} is not on this Docker engine`);
+      if (mine) this.selfContainer = mine;
+    }
   }
 
   private ping(): Promise<void> {
@@ -245,15 +330,28 @@ export class K3sBackend implements ClusterBackend {
   }
 
   /**
-   * k3s's way (https://docs.k3s.io/cli/certificate): with the server stopped, `k3s certificate rotate`
-   * on its data folder, then start it; it writes a new admin client certificate into k3s.yaml. The
-   * cluster CA stays, so certificates issued before keep working until they expire (AKS also replaces
-   * the CA). An image without the command (the test stand-in) keeps its certificates; the operation
-   * still succeeds and the kubeconfig keeps working.
+   * k3s's ways (https://docs.k3s.io/cli/certificate), as AKS replaces the client certificates and the
+   * CA that signs them:
+   * 1. A new client CA: with the server running, a new ECDSA P-256 client-ca.crt/.key staged in a
+   *    folder of its own (k3s: never write into the in-use server/tls), loaded with `k3s certificate
+   *    rotate-ca --path=... --force` (k3s checks the files and saves them to its datastore; --force
+   *    because the new CA is not cross-signed by the old one, so certificates the old CA issued, the
+   *    user and monitoring ones included, stop authenticating: 401).
+   * 2. With the server stopped, `k3s certificate rotate` on its volume (new serving and admin
+   *    certificates), then the server starts: k3s loads the new CA from its datastore and issues its
+   *    client certificates, k3s.yaml's admin one included, from it.
+   * 3. The agents restart (servers first, then agents, as the docs say): their kubelet client
+   *    certificates come from the new CA. The cached user and monitoring credentials are dropped; the
+   *    next List*Credential issues new ones.
+   * An image without the commands keeps its certificates; the operation still succeeds (logged).
    */
   rotateCertificates(cluster: ClusterRef): Promise<void> {
     return this.clusterWork(cluster, "rotate certificates", async () => {
       const record = this.requireRecord(cluster);
+      await this.waitForApi(record, cluster, this.deadline());
+      const ca = newEcdsaCa(`k3s-client-ca@${Math.floor(Date.now() / 1000)}`);
+      const rotated = await this.rotateCa(record, cluster, { "client-ca.crt": ca.certPem, "client-ca.key": ca.keyPem }, true);
+      this.saveCredentials(cluster.id, undefined);
       const server = this.docker.getContainer(serverName(record.instanceId));
       await server.stop({ t: STOP_TIMEOUT_S }).catch((error) => {
         if (!isStatus(error, 304)) throw error;
@@ -264,21 +362,81 @@ export class K3sBackend implements ClusterBackend {
       const deadline = this.deadline();
       await this.ensureServer(record, cluster);
       await this.waitForApi(record, cluster, deadline);
+      if (rotated) await this.restartAgents(record);
     });
   }
 
   /**
-   * k3s signs service-account tokens with a key in its data folder and has no command to rotate it
-   * while keeping the old key for verification (AKS keeps both for a while); replacing it under a
-   * running cluster would break every in-cluster client until its token is refreshed. So this
-   * checks the API server answers and changes nothing.
+   * k3s's service-account issuer key rotation (https://docs.k3s.io/cli/certificate, "Service-Account
+   * Issuer Key Rotation"), with the server running:
+   * 1. a new RSA 2048 key (PKCS#1, what `openssl genrsa -traditional` writes) staged as
+   *    <staging>/tls/service.key, outside the in-use server/tls;
+   * 2. the current server/tls/service.key appended to it: k3s signs new tokens with the first key of
+   *    the file and verifies tokens against every key in it, so tokens signed before stay valid (AKS
+   *    also keeps the old key for a while);
+   * 3. `k3s certificate rotate-ca --path=<staging>`: k3s checks the file and saves it to its datastore
+   *    (its warnings that the CA files were not updated are expected);
+   * 4. the server restarts (k3s writes the key from its datastore to server/tls at start); agents and
+   *    pods need no restart.
    */
   rotateServiceAccountSigningKeys(cluster: ClusterRef): Promise<void> {
     return this.clusterWork(cluster, "rotate signing keys", async () => {
       const record = this.requireRecord(cluster);
       await this.waitForApi(record, cluster, this.deadline());
-      this.logger.info(`k3s: ${cluster.name}: service-account signing keys are not rotated in real mode (k3s keeps its key)`);
+      if (!(await this.rotateCa(record, cluster, { "service.key": newRsaKeyPem() }, false, `${K3S_DATA_DIR}/server/tls/service.key`))) return;
+      await this.docker.getContainer(serverName(record.instanceId)).restart({ t: STOP_TIMEOUT_S });
+      await this.waitForApi(record, cluster, this.deadline());
+      this.logger.info(`k3s: ${cluster.name}: service-account issuer key rotated (the old key still verifies tokens)`);
     });
+  }
+
+  /**
+   * `k3s certificate rotate-ca` in the running server: the files go to a staging folder on the volume
+   * (its tls/ subfolder, as the command reads it), `appendTo` (a file in the container) is appended to
+   * service.key, the command runs, the staging folder is removed. False (logged) when the command
+   * fails, say an image without it: the cluster keeps what it had.
+   */
+  private async rotateCa(record: InstanceRecord, cluster: ClusterRef, files: Record<string, string>, force: boolean, appendServiceKeyFrom?: string): Promise<boolean> {
+    const staging = `${K3S_DATA_DIR}/server/rotate-ca-aks-emulator`;
+    const container = this.docker.getContainer(serverName(record.instanceId));
+    const prepared = await this.execInServer(record, ["sh", "-c", `rm -rf '${staging}' && mkdir -p '${staging}/tls'`]);
+    if (prepared.exitCode !== 0) throw new Error(`could not prepare ${staging}: ${prepared.output.trim()}`);
+    for (const [name, content] of Object.entries(files)) {
+      await container.putArchive(tarOneFile(name, content, name.endsWith(".key") ? 0o600 : 0o644), { path: `${staging}/tls` });
+    }
+    const append = appendServiceKeyFrom ? `cat '${appendServiceKeyFrom}' >> '${staging}/tls/service.key' && ` : "";
+    const result = await this.execInServer(record, ["sh", "-c", `${append}k3s certificate rotate-ca --path='${staging}'${force ? " --force" : ""}; code=$?; rm -rf '${staging}'; exit $code`]);
+    if (result.exitCode === 0) {
+      this.logger.info(`k3s: ${cluster.name}: 'k3s certificate rotate-ca' loaded ${Object.keys(files).join(", ")}`);
+      return true;
+    }
+    this.logger.warn(`k3s: ${cluster.name}: 'k3s certificate rotate-ca' exited ${result.exitCode}; nothing was rotated. ${result.output.trim().slice(-500)}`);
+    return false;
+  }
+
+  /** A command in the server container (up to 2 minutes). */
+  private async execInServer(record: InstanceRecord, cmd: string[]): Promise<{ exitCode: number; output: string }> {
+    const exec = await this.docker.getContainer(serverName(record.instanceId)).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const out = sink();
+    this.docker.modem.demuxStream(stream, out.stream, out.stream);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve, reject) => {
+        stream.on("end", resolve);
+        stream.on("close", resolve);
+        stream.on("error", reject);
+      }),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, 120_000))),
+    ]).finally(() => clearTimeout(timer));
+    const { ExitCode } = await exec.inspect();
+    return { exitCode: ExitCode ?? -1, output: out.text() };
+  }
+
+  /** Restarts the running agents (after a client CA rotation their kubelet certificates are reissued). */
+  private async restartAgents(record: InstanceRecord): Promise<void> {
+    const agents = (await this.containers(record.instanceId)).filter((c) => c.Labels[LABELS.role] === "agent" && c.State === "running");
+    await Promise.all(agents.map((c) => this.docker.getContainer(c.Id).restart({ t: STOP_TIMEOUT_S }).catch((e) => this.ignoreMissing(e))));
   }
 
   /** kubectl (or any shell command) inside the server container, where k3s's kubectl finds its admin kubeconfig. */
@@ -316,8 +474,9 @@ export class K3sBackend implements ClusterBackend {
   }
 
   /**
-   * The admin kubeconfig k3s wrote, pointed at the published port and named as AKS names it. Every
-   * kind (admin, user, monitoring) carries k3s's admin client certificate: k3s issues no other.
+   * A kubeconfig pointed at the published port, named as AKS names it, trusting the server CA of
+   * k3s.yaml. admin: k3s's admin client certificate (system:admin, group system:masters). user and
+   * monitoring: certificates of their own from the cluster's CSR API (issuedCredential).
    */
   async kubeconfig(cluster: ClusterRef, kind: CredentialKind): Promise<string> {
     this.checkAvailable();
@@ -336,14 +495,109 @@ export class K3sBackend implements ClusterBackend {
         throw errors.credentialsNotReady(cluster.name, serverName(record.instanceId));
       }
       const credentials = parseK3sKubeconfig(yaml);
+      const user =
+        kind === "admin"
+          ? { clientCertificatePem: credentials.clientCertificatePem, clientKeyPem: credentials.clientKeyPem }
+          : await this.issuedCredential(record, cluster, kind, { port: record.hostPort, ...credentials });
       return buildKubeconfig({
         cluster,
         kind,
-        server: `https://127.0.0.1:${record.hostPort}`,
+        server: `https://${this.apiServerHost.includes(":") ? `[${this.apiServerHost}]` : this.apiServerHost}:${record.hostPort}`,
         caPem: credentials.caPem,
-        user: { clientCertificatePem: credentials.clientCertificatePem, clientKeyPem: credentials.clientKeyPem },
+        user,
       });
     });
+  }
+
+  // ---- user and monitoring credentials ---------------------------------------------------------------
+
+  /**
+   * The user or monitoring client certificate, issued once and kept in the instance record until the
+   * client CA changes (RotateClusterCertificates) or it nears its end. Issued through the Kubernetes
+   * CSR API with the admin identity: a new RSA key and a CSR whose CN is the AKS user name
+   * (clusterUser_{rg}_{name}, clusterMonitoringUser_{rg}_{name}) and no organization (the
+   * kubernetes.io/kube-apiserver-client signer refuses O=system:masters); the CSR is posted, approved
+   * through its /approval subresource and read back once k3s's signer (its client CA) has signed it.
+   * A ClusterRoleBinding gives the user cluster-admin (AKS without Entra ID: the user credential is an
+   * administrator's) and the monitoring user a read-only ClusterRole.
+   */
+  private issuedCredential(record: InstanceRecord, cluster: ClusterRef, kind: "user" | "monitoring", admin: KubeConnection): Promise<{ clientCertificatePem: string; clientKeyPem: string }> {
+    return this.exclusive(`credential:${cluster.id.toLowerCase()}:${kind}`, async () => {
+      const cached = this.record(cluster.id)?.credentials?.[kind];
+      const commonName = `${kubeconfigNames[kind]}_${cluster.resourceGroup}_${cluster.name}`;
+      await this.ensureCredentialRbac(admin, kind, commonName);
+      if (cached && stillValid(cached.certificatePem, admin.clientCertificatePem)) return { clientCertificatePem: cached.certificatePem, clientKeyPem: cached.keyPem };
+      const keyPem = newRsaKeyPem();
+      const name = `aks-emulator-${kind}-${randomBytes(4).toString("hex")}`;
+      const created = await kubeRequest(admin, "POST", "/apis/certificates.k8s.io/v1/certificatesigningrequests", {
+        apiVersion: "certificates.k8s.io/v1",
+        kind: "CertificateSigningRequest",
+        metadata: { name },
+        spec: {
+          request: Buffer.from(clientCsrPem(keyPem, commonName)).toString("base64"),
+          signerName: "kubernetes.io/kube-apiserver-client",
+          usages: ["digital signature", "key encipherment", "client auth"],
+          expirationSeconds: CREDENTIAL_LIFETIME_S,
+        },
+      });
+      if (created.status !== 201) throw new Error(`creating the certificate signing request ${name}: HTTP ${created.status} ${created.text.slice(0, 300)}`);
+      try {
+        const approval = await kubeRequest(admin, "PUT", `/apis/certificates.k8s.io/v1/certificatesigningrequests/${name}/approval`, {
+          ...created.body,
+          status: { conditions: [{ type: "Approved", status: "True", reason: "AKSEmulatorApproved", message: `${kubeconfigNames[kind]} credential of ${cluster.name}` }] },
+        });
+        if (approval.status !== 200) throw new Error(`approving the certificate signing request ${name}: HTTP ${approval.status} ${approval.text.slice(0, 300)}`);
+        let certificatePem = "";
+        for (const until = Date.now() + 30_000; !certificatePem; await sleep(POLL_MS)) {
+          const current = await kubeRequest(admin, "GET", `/apis/certificates.k8s.io/v1/certificatesigningrequests/${name}`);
+          const failed = (current.body?.status?.conditions ?? []).find((c: any) => c.type === "Failed" && c.status === "True");
+          if (failed) throw new Error(`the signer refused the certificate signing request ${name}: ${failed.reason}: ${failed.message}`);
+          if (current.body?.status?.certificate) certificatePem = Buffer.from(current.body.status.certificate, "base64").toString("utf8");
+          else if (Date.now() > until) throw new Error(`the certificate signing request ${name} was approved but not signed within 30 s (is k3s's signer running?)`);
+        }
+        this.saveCredentials(cluster.id, { ...this.record(cluster.id)?.credentials, [kind]: { certificatePem, keyPem } });
+        this.logger.info(`k3s: ${cluster.name}: issued the ${kind} credential (CN ${commonName}) through the CSR API`);
+        return { clientCertificatePem: certificatePem, clientKeyPem: keyPem };
+      } finally {
+        // Issued (or failed): the request has served (kube-controller-manager would clean it up after an hour).
+        await kubeRequest(admin, "DELETE", `/apis/certificates.k8s.io/v1/certificatesigningrequests/${name}`).catch(() => undefined);
+      }
+    });
+  }
+
+  /** Create-or-replace (PUT: RBAC objects may be created by an update) the ClusterRole and ClusterRoleBinding of a credential. */
+  private async ensureCredentialRbac(admin: KubeConnection, kind: "user" | "monitoring", commonName: string): Promise<void> {
+    const put = async (plural: string, object: { metadata: { name: string } }) => {
+      const path = `/apis/rbac.authorization.k8s.io/v1/${plural}/${encodeURIComponent(object.metadata.name)}`;
+      let response = await kubeRequest(admin, "PUT", path, object);
+      if (response.status === 404) response = await kubeRequest(admin, "POST", `/apis/rbac.authorization.k8s.io/v1/${plural}`, object);
+      if (response.status === 422 && /roleRef/.test(response.text)) {
+        await kubeRequest(admin, "DELETE", path); // a binding's roleRef cannot change: replace it
+        response = await kubeRequest(admin, "POST", `/apis/rbac.authorization.k8s.io/v1/${plural}`, object);
+      }
+      if (response.status >= 300) throw new Error(`writing ${plural}/${object.metadata.name}: HTTP ${response.status} ${response.text.slice(0, 300)}`);
+    };
+    const labels = { "app.kubernetes.io/managed-by": "aks-emulator" };
+    const role = kind === "user" ? "cluster-admin" : MONITORING_ROLE;
+    if (kind === "monitoring") {
+      await put("clusterroles", { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: MONITORING_ROLE, labels }, rules: MONITORING_RULES } as any);
+    }
+    await put("clusterrolebindings", {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: `aks-emulator:${kubeconfigNames[kind]}`, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: commonName }],
+    } as any);
+  }
+
+  private saveCredentials(clusterId: string, credentials: InstanceRecord["credentials"]): void {
+    const records = this.records();
+    const record = records[clusterId.toLowerCase()];
+    if (!record) return;
+    if (credentials) record.credentials = credentials;
+    else delete record.credentials;
+    this.store.putSetting(INSTANCES_SETTING, JSON.stringify(records));
   }
 
   // ---- start, health, shutdown ---------------------------------------------------------------------
@@ -393,7 +647,10 @@ export class K3sBackend implements ClusterBackend {
     }
     if (foreign) this.logger.info(`k3s: leaving ${foreign} labelled object(s) of another running emulator alone`);
     for (const c of containers) await this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch((e) => this.ignoreMissing(e));
-    for (const n of networks) await this.docker.getNetwork(n.Id).remove().catch((e) => this.ignoreMissing(e));
+    for (const n of networks) {
+      await this.leaveNetwork(n.Id);
+      await this.docker.getNetwork(n.Id).remove().catch((e) => this.ignoreMissing(e));
+    }
     for (const v of volumes) await this.docker.getVolume(v.Name).remove().catch((e) => this.ignoreMissing(e));
   }
 
@@ -532,23 +789,91 @@ export class K3sBackend implements ClusterBackend {
   }
 
   private spec(record: InstanceRecord): InstanceSpec {
-    return { instanceId: record.instanceId, token: record.token, hostPort: record.hostPort, defaultImage: this.options.defaultImage, privileged: this.options.privileged };
+    return {
+      instanceId: record.instanceId,
+      token: record.token,
+      hostPort: record.hostPort,
+      defaultImage: this.options.defaultImage,
+      privileged: this.options.privileged,
+      ...(record.subnet ? { subnet: record.subnet, serverIp: subnetAddress(record.subnet, 2) } : {}),
+      ...(this.options.apiServerHost && this.options.apiServerHost !== "127.0.0.1" ? { apiServerHost: this.options.apiServerHost } : {}),
+    };
+  }
+
+  /** Changes the cluster's record (under the "ports" lock: records are one store setting). */
+  private updateRecord(clusterId: string, change: (record: InstanceRecord) => InstanceRecord): Promise<InstanceRecord | undefined> {
+    return this.exclusive("ports", async () => {
+      const records = this.records();
+      const current = records[clusterId.toLowerCase()];
+      if (!current) return undefined;
+      const updated = change({ ...current, addresses: { ...current.addresses } });
+      records[clusterId.toLowerCase()] = updated;
+      this.store.putSetting(INSTANCES_SETTING, JSON.stringify(records));
+      return updated;
+    });
+  }
+
+  /** A /24 of SUBNET_POOL that no record and no Docker network holds. */
+  private async freeSubnet(): Promise<string> {
+    const taken: string[] = Object.values(this.records()).flatMap((r) => (r.subnet ? [r.subnet] : []));
+    for (const network of await this.docker.listNetworks()) for (const config of network.IPAM?.Config ?? []) if (config.Subnet) taken.push(config.Subnet);
+    for (let third = 0; third < 256; third++) {
+      const candidate = `${SUBNET_POOL[0]}.${SUBNET_POOL[1]}.${third}.0/24`;
+      if (!taken.some((t) => overlaps(t, candidate))) return candidate;
+    }
+    throw new Error(`no free /24 left in ${SUBNET_POOL.join(".")}.0.0/16 for a cluster network`);
+  }
+
+  /**
+   * The node's fixed address, allocated (lowest free, from .3: .1 is the gateway, .2 the server, .250
+   * to .254 are kept for an emulator in a container: EMULATOR_HOSTS) and stored the first time.
+   */
+  private async nodeAddress(record: InstanceRecord, node: string): Promise<string | undefined> {
+    if (!record.subnet) return undefined;
+    const updated = await this.updateRecord(record.clusterId, (r) => {
+      if (r.addresses![node]) return r;
+      const used = new Set(Object.values(r.addresses!));
+      for (let host = 3; host < EMULATOR_HOSTS[EMULATOR_HOSTS.length - 1]; host++) {
+        const ip = subnetAddress(r.subnet!, host);
+        if (!used.has(ip)) return { ...r, addresses: { ...r.addresses, [node]: ip } };
+      }
+      throw new Error(`no free address left in ${r.subnet}`);
+    });
+    return updated?.addresses?.[node];
+  }
+
+  private async releaseAddress(instanceId: string, node: string): Promise<void> {
+    const record = Object.values(this.records()).find((r) => r.instanceId === instanceId);
+    if (record?.addresses?.[node]) {
+      await this.updateRecord(record.clusterId, (r) => {
+        delete r.addresses![node];
+        return r;
+      });
+    }
   }
 
   /** The cluster's record, made (with a new instance id, token and host port) the first time. */
   private instanceFor(cluster: ClusterRef): Promise<InstanceRecord> {
     return this.exclusive("ports", async () => {
       const existing = this.record(cluster.id);
-      if (existing) return existing;
+      if (existing?.subnet) return existing;
+      if (existing) {
+        // A record of an older emulator: its network gets a subnet of ours when next created (ensureNetwork).
+        const records = this.records();
+        const updated = { ...existing, subnet: await this.freeSubnet(), addresses: {} };
+        records[cluster.id.toLowerCase()] = updated;
+        this.store.putSetting(INSTANCES_SETTING, JSON.stringify(records));
+        return updated;
+      }
       const records = this.records();
       const ids = new Set(Object.values(records).map((r) => r.instanceId));
       let instanceId: string;
       do instanceId = randomBytes(4).toString("hex");
       while (ids.has(instanceId));
-      const record: InstanceRecord = { clusterId: cluster.id, instanceId, token: randomBytes(24).toString("hex"), hostPort: await this.freePort() };
+      const record: InstanceRecord = { clusterId: cluster.id, instanceId, token: randomBytes(24).toString("hex"), hostPort: await this.freePort(), subnet: await this.freeSubnet(), addresses: {} };
       records[cluster.id.toLowerCase()] = record;
       this.store.putSetting(INSTANCES_SETTING, JSON.stringify(records));
-      this.logger.info(`k3s: ${cluster.name}: instance ${instanceId}, API server on 127.0.0.1:${record.hostPort}`);
+      this.logger.info(`k3s: ${cluster.name}: instance ${instanceId}, network ${record.subnet}, API server on ${this.apiServerHost}:${record.hostPort}`);
       return record;
     });
   }
@@ -636,14 +961,54 @@ export class K3sBackend implements ClusterBackend {
   }
 
   private async ensureNetwork(record: InstanceRecord, cluster: ClusterRef): Promise<void> {
+    const network = this.docker.getNetwork(networkName(record.instanceId));
+    let current: Docker.NetworkInspectInfo | undefined;
     try {
-      await this.docker.getNetwork(networkName(record.instanceId)).inspect();
+      current = await network.inspect();
     } catch (error) {
       if (!isStatus(error, 404)) throw error;
+    }
+    if (current && record.subnet && !(current.IPAM?.Config ?? []).some((c) => c.Subnet === record.subnet)) {
+      // Made by an older emulator without a subnet of its own: fixed addresses need one. Its
+      // containers go too (their options change with the fixed addresses anyway; the volume stays).
+      this.logger.info(`k3s: ${cluster.name}: recreating network ${networkName(record.instanceId)} with subnet ${record.subnet}`);
+      await this.destroyInstance(record.instanceId, false);
+      current = undefined;
+    }
+    if (!current) {
       await this.docker.createNetwork(this.owned(networkCreateOptions(this.spec(record), cluster))).catch((e) => {
         if (!isStatus(e, 409)) throw e;
       });
     }
+    await this.joinNetwork(record.instanceId);
+  }
+
+  /**
+   * An emulator in a container reaches the API server over the cluster's network (127.0.0.1 there is
+   * its own container, where no port is published): it joins the network, once.
+   */
+  private async joinNetwork(instanceId: string): Promise<void> {
+    if (!this.selfContainer) return;
+    const network = await this.docker.getNetwork(networkName(instanceId)).inspect();
+    const joined = Object.keys(network.Containers ?? {}).some((id) => id.startsWith(this.selfContainer!) || this.selfContainer!.startsWith(id));
+    if (joined) return;
+    // At a fixed address of its own (the highest free of EMULATOR_HOSTS): one Docker picked would be
+    // the lowest free, the server's .2 (or a node's), and that container could then not start.
+    const subnet = network.IPAM?.Config?.find((c) => c.Subnet)?.Subnet;
+    const held = new Set(Object.values(network.Containers ?? {}).map((c) => c.IPv4Address?.split("/")[0]));
+    const ip = subnet ? EMULATOR_HOSTS.map((host) => subnetAddress(subnet, host)).find((a) => !held.has(a)) : undefined;
+    const endpoint = ip ? { EndpointConfig: { IPAMConfig: { IPv4Address: ip } } } : {};
+    await this.docker.getNetwork(networkName(instanceId)).connect({ Container: this.selfContainer, ...endpoint }).catch((error) => {
+      // Already there (a race with another operation) is fine; anything else says what failed.
+      if (isStatus(error, 403) && /already exists/i.test(dockerMessage(error))) return;
+      throw new Error(`the emulator (container ${this.selfContainer!.slice(0, 12)}) could not join network ${networkName(instanceId)}: ${dockerMessage(error)} (set FLOCI_AZ_SERVICES_AKS_API_SERVER_ACCESS=published when the emulator does not run on this Docker engine)`);
+    });
+  }
+
+  /** Before a cluster network is removed: the emulator's own endpoint on it would keep it ("has active endpoints"). */
+  private async leaveNetwork(network: string): Promise<void> {
+    if (!this.selfContainer) return;
+    await this.docker.getNetwork(network).disconnect({ Container: this.selfContainer, Force: true }).catch(() => undefined);
   }
 
   private async ensureVolume(record: InstanceRecord, cluster: ClusterRef): Promise<void> {
@@ -662,11 +1027,14 @@ export class K3sBackend implements ClusterBackend {
     await this.ensureVolume(record, cluster);
     for (let attempt = 0; ; attempt++) {
       const options = serverCreateOptions(this.spec(record), cluster);
-      const started = await this.ensureContainer(options, `API server of ${cluster.name}`).then(
+      // Replaced (an upgrade): stopped with SIGTERM and a grace period first, so k3s shuts down its
+      // datastore (kine/SQLite on the volume) cleanly instead of being killed mid-write by remove({ force }).
+      const graceful = (old: Docker.Container) => old.stop({ t: STOP_TIMEOUT_S }).then(() => undefined, (e) => this.ignoreMissing(e));
+      const started = await this.ensureContainer(options, `API server of ${cluster.name}`, graceful).then(
         () => true,
         async (error) => {
           // The host port was taken behind our back (another program): move to a free one, once.
-          if (attempt === 0 && /port is already allocated|address already in use/i.test(dockerMessage(error))) {
+          if (attempt === 0 && /port is already allocated|bind: address already in use/i.test(dockerMessage(error))) {
             this.logger.warn(`k3s: ${cluster.name}: port ${record.hostPort} is taken: ${dockerMessage(error)}; moving the API server`);
             record = await this.reassignPort(record);
             return false;
@@ -761,6 +1129,7 @@ export class K3sBackend implements ClusterBackend {
     for (const c of await this.containers(instanceId)) {
       await this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch((e) => this.ignoreMissing(e));
     }
+    await this.leaveNetwork(networkName(instanceId));
     await this.docker.getNetwork(networkName(instanceId)).remove().catch((e) => this.ignoreMissing(e));
     if (withVolume) await this.docker.getVolume(volumeName(instanceId)).remove().catch((e) => this.ignoreMissing(e));
   }
@@ -786,7 +1155,7 @@ export class K3sBackend implements ClusterBackend {
           if (current?.State === "running") await this.docker.getContainer(current.Id).stop({ t: STOP_TIMEOUT_S }).catch((e) => this.ignoreMissing(e));
           return;
         }
-        const options = agentCreateOptions(spec, cluster, pool, node);
+        const options = agentCreateOptions(spec, cluster, pool, node, await this.nodeAddress(record, node));
         if (!current) await this.deleteNode(conn, node);
         const outcome = await this.ensureContainer(options, `node ${node}`, async (old) => {
           // Stopped first: a running agent would register the node again right after its deletion.
@@ -809,6 +1178,7 @@ export class K3sBackend implements ClusterBackend {
     await agent.stop({ t: STOP_TIMEOUT_S }).catch((e) => this.ignoreMissing(e));
     if (conn && node) await this.deleteNode(conn, node);
     await agent.remove({ force: true, v: true }).catch((e) => this.ignoreMissing(e));
+    if (node) await this.releaseAddress(container.Labels[LABELS.instance], node);
     this.logger.info(`k3s: node ${node} removed`);
   }
 
@@ -859,19 +1229,37 @@ export class K3sBackend implements ClusterBackend {
 
   /** k3s.yaml out of the server container (a one-file tar); undefined until k3s has written it. */
   private async readK3sYaml(instanceId: string): Promise<string | undefined> {
+    let text: string | undefined;
     try {
       const archive = await collect(await this.docker.getContainer(serverName(instanceId)).getArchive({ path: K3S_KUBECONFIG }));
-      return firstFileOfTar(archive)?.toString("utf8");
+      text = firstFileOfTar(archive)?.toString("utf8");
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
       throw error;
     }
+    // k3s writes k3s.yaml early and in place (not write-then-rename: pkg/cli/server writes it with
+    // os.WriteFile), so a read can catch it empty or half-written: not there yet, read again.
+    try {
+      if (text) parseK3sKubeconfig(text);
+    } catch {
+      return undefined;
+    }
+    return text || undefined;
   }
 
   private async connection(record: InstanceRecord): Promise<KubeConnection> {
     const yaml = await this.readK3sYaml(record.instanceId);
     if (!yaml) throw new Error("the API server has not written its kubeconfig yet");
-    return { port: record.hostPort, ...parseK3sKubeconfig(yaml) };
+    const credentials = parseK3sKubeconfig(yaml);
+    if (this.selfContainer) {
+      // Over the cluster network: the server's fixed address (or the one Docker gave it), the
+      // certificate checked against its container name (a --tls-san of the server).
+      const address =
+        (record.subnet ? subnetAddress(record.subnet, 2) : undefined) ??
+        (await this.docker.getContainer(serverName(record.instanceId)).inspect()).NetworkSettings.Networks[networkName(record.instanceId)]?.IPAddress;
+      return { ...credentials, host: address || serverName(record.instanceId), servername: serverName(record.instanceId), port: API_PORT };
+    }
+    return { ...credentials, host: this.apiServerHost, port: record.hostPort };
   }
 
   /** Until /readyz answers 200 over TLS with the cluster's CA and admin certificate, or the deadline. */
@@ -904,12 +1292,36 @@ export class K3sBackend implements ClusterBackend {
     const expected = pools.filter(isPoolRunning).flatMap((pool) => poolNodeNames(cluster, pool));
     if (expected.length === 0) return;
     let waiting: string[] = expected.map((n) => `${n} (not registered)`);
+    const startedAt = new Map<string, number>(); // container id -> State.StartedAt (ms, whole seconds)
     for (;;) {
       try {
         const response = await kubeRequest(conn, "GET", "/api/v1/nodes", undefined, 3000);
         if (response.status === 200) {
-          const readiness = nodeReadiness(response.body);
-          waiting = expected.filter((n) => readiness.get(n) !== "True").map((n) => `${n} (${readiness.has(n) ? `Ready=${readiness.get(n)}` : "not registered"})`);
+          const beats = nodeHeartbeats(response.body);
+          const agents = (await this.containers(record.instanceId)).filter((c) => c.Labels[LABELS.role] === "agent");
+          const since = async (node: string): Promise<number> => {
+            const agent = agents.find((c) => c.Labels[LABELS.node] === node);
+            if (!agent) return Infinity;
+            if (!startedAt.has(agent.Id)) {
+              const started = Date.parse((await this.docker.getContainer(agent.Id).inspect()).State.StartedAt);
+              // lastHeartbeatTime has whole seconds: compare with the start's second.
+              startedAt.set(agent.Id, Math.floor(started / 1000) * 1000);
+            }
+            return startedAt.get(agent.Id)!;
+          };
+          const problems = await Promise.all(
+            expected.map(async (n) => {
+              const beat = beats.get(n);
+              if (!beat) return `${n} (not registered)`;
+              if (beat.status !== "True") return `${n} (Ready=${beat.status})`;
+              // Ready from before the agent's (re)start is stale: the server kept the status its kubelet
+              // last posted (k8s's node lifecycle controller waits node-monitor-grace-period, 40 s, before
+              // it marks a silent node Unknown). Only a heartbeat since the start counts.
+              const start = await since(n);
+              return beat.heartbeat >= start ? undefined : `${n} (Ready=True from before its start: no heartbeat since)`;
+            }),
+          );
+          waiting = problems.filter((p): p is string => p !== undefined);
           if (waiting.length === 0) return;
         } else waiting = [`GET /api/v1/nodes answered HTTP ${response.status}`];
       } catch (error) {

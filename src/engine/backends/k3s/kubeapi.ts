@@ -53,8 +53,12 @@ export function parseK3sKubeconfig(yamlText: string): K3sCredentials {
 }
 
 export interface KubeConnection extends K3sCredentials {
-  /** Host port the API server is published on (127.0.0.1). */
+  /** Port to dial: the published host port, or 6443 on the cluster network. */
   port: number;
+  /** Where to dial (default 127.0.0.1): the API server host, or the server container's name on its network (a name its certificate covers). */
+  host?: string;
+  /** The name the server certificate is checked against (and sent as SNI) when host is an address. */
+  servername?: string;
 }
 
 export interface KubeResponse {
@@ -69,8 +73,9 @@ export function kubeRequest(conn: KubeConnection, method: string, path: string, 
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
       {
-        host: "127.0.0.1",
+        host: conn.host ?? "127.0.0.1",
         port: conn.port,
+        ...(conn.servername ? { servername: conn.servername } : {}),
         method,
         path,
         ca: conn.caPem,
@@ -112,4 +117,20 @@ export function nodeReadiness(nodeList: any): Map<string, string> {
     ready.set(node.metadata?.name, condition?.status ?? "Unknown");
   }
   return ready;
+}
+
+/**
+ * Node name -> its Ready condition's status and lastHeartbeatTime (ms since the epoch; NaN when
+ * absent). After a restart the API still shows the status the kubelet posted before the stop, Ready
+ * True included, until the node lifecycle controller's grace period (node-monitor-grace-period, 40 s
+ * by default: https://kubernetes.io/docs/reference/command-line-tools-reference/kube-controller-manager/)
+ * runs out: only a heartbeat newer than the restart says the kubelet runs again.
+ */
+export function nodeHeartbeats(nodeList: any): Map<string, { status: string; heartbeat: number }> {
+  const beats = new Map<string, { status: string; heartbeat: number }>();
+  for (const node of nodeList?.items ?? []) {
+    const condition = (node.status?.conditions ?? []).find((c: any) => c.type === "Ready");
+    beats.set(node.metadata?.name, { status: condition?.status ?? "Unknown", heartbeat: Date.parse(condition?.lastHeartbeatTime ?? "") });
+  }
+  return beats;
 }

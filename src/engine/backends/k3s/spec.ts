@@ -70,6 +70,26 @@ export interface InstanceSpec {
   /** FLOCI_AZ_SERVICES_AKS_DEFAULT_IMAGE: a repository (tags derived from versions) or repository:tag (used as is). */
   defaultImage: string;
   privileged: boolean;
+  /**
+   * The cluster network's subnet (a /24, stored per cluster) and the server's fixed address in it:
+   * as k3d does, every node keeps its address across Stop/Start (k3s agents before v1.32.10/v1.33.6/
+   * v1.34.2 exit with "failed to find interface with specified node ip" when it changes: k3d#1637,
+   * k3s#12639, k3s#12844). Absent: Docker picks (an instance made by an older emulator, unit tests).
+   */
+  subnet?: string;
+  serverIp?: string;
+  /** Where users reach the published API server port (FLOCI_AZ_SERVICES_AKS_API_SERVER_HOST): a loopback name publishes on 127.0.0.1, anything else on every address. */
+  apiServerHost?: string;
+}
+
+const isLoopback = (host: string) => host === "localhost" || host === "::1" || /^127\./.test(host);
+
+/** The gateway of a subnet (its first address), as Docker's IPAM makes it. */
+export function subnetGateway(subnet: string): string {
+  const [base] = subnet.split("/");
+  const parts = base.split(".").map(Number);
+  parts[3] += 1;
+  return parts.join(".");
 }
 
 export function clusterLabels(instance: InstanceSpec, cluster: ClusterRef): Record<string, string> {
@@ -83,17 +103,32 @@ export function clusterLabels(instance: InstanceSpec, cluster: ClusterRef): Reco
 }
 
 /** The names and addresses the kubeconfigs use for the API server, each in the server certificate. */
-export const tlsSans = (instanceId: string) => ["127.0.0.1", "localhost", serverName(instanceId)];
+export const tlsSans = (instanceId: string, apiServerHost?: string) => [
+  "127.0.0.1",
+  "localhost",
+  serverName(instanceId),
+  ...(apiServerHost && !["127.0.0.1", "localhost"].includes(apiServerHost) ? [apiServerHost] : []),
+];
 
-export function serverCommand(instance: InstanceSpec): string[] {
+/** AKS's default network policy is none (networkProfile.networkPolicy unset or "none"). */
+const wantsNetworkPolicy = (cluster?: ClusterRef) => !!cluster?.networkPolicy && cluster.networkPolicy.toLowerCase() !== "none";
+
+export function serverCommand(instance: InstanceSpec, cluster?: ClusterRef): string[] {
   return [
     "server",
-    ...tlsSans(instance.instanceId).map((san) => `--tls-san=${san}`),
+    ...tlsSans(instance.instanceId, instance.apiServerHost).map((san) => `--tls-san=${san}`),
     "--disable=traefik",
     "--disable=servicelb",
     "--disable=metrics-server",
-    "--disable=local-storage",
+    // local-storage stays: k3s's local-path provisioner installs the default StorageClass
+    // (https://docs.k3s.io/storage), so PVCs bind as they do on AKS (whose default is "default").
     "--disable-agent",
+    // The server runs no kubelet or agent tunnel of its own (--disable-agent): with the default
+    // egress-selector mode ("agent") the API server could not reach pod IPs, so webhooks and
+    // aggregated APIs fail; "pod" routes through the agents' tunnels (https://docs.k3s.io/networking/basic-network-options#control-plane-egress-selector-configuration).
+    "--egress-selector-mode=pod",
+    // AKS's default networkPolicy is none: no kube-router network policy controller (https://docs.k3s.io/cli/server#networking).
+    ...(wantsNetworkPolicy(cluster) ? [] : ["--disable-network-policy"]),
     `--token=${instance.token}`,
     `--https-listen-port=${API_PORT}`,
     "--write-kubeconfig-mode=644",
@@ -130,6 +165,14 @@ export const agentImage = (instance: InstanceSpec, cluster: ClusterRef, pool: Po
 /** k3s runs from tmpfs /run and /var/run, as in k3s's own docker-compose and k3d. */
 const TMPFS = { "/run": "", "/var/run": "" };
 
+/**
+ * The endpoint on the cluster network: a fixed address when the network has a subnet of ours
+ * (Docker only takes IPAMConfig.IPv4Address on a network with a user-configured subnet).
+ */
+function endpoint(ip: string | undefined, aliases?: string[]): Docker.EndpointSettings {
+  return { ...(aliases ? { Aliases: aliases } : {}), ...(ip ? { IPAMConfig: { IPv4Address: ip } } : {}) };
+}
+
 function withSpecDigest(options: Docker.ContainerCreateOptions): Docker.ContainerCreateOptions {
   const digest = createHash("sha256").update(JSON.stringify(options)).digest("hex").slice(0, 16);
   return { ...options, Labels: { ...options.Labels, [LABELS.spec]: digest } };
@@ -142,21 +185,24 @@ export function serverCreateOptions(instance: InstanceSpec, cluster: ClusterRef)
     name,
     Hostname: name,
     Image: serverImage(instance, cluster),
-    Cmd: serverCommand(instance),
+    Cmd: serverCommand(instance, cluster),
     Labels: { ...clusterLabels(instance, cluster), [LABELS.role]: "server" },
     ExposedPorts: { [`${API_PORT}/tcp`]: {} },
     HostConfig: {
       Privileged: instance.privileged,
+      // k3s (kubelet, containerd) does not run in a user namespace; k3d sets the same on its nodes.
+      UsernsMode: "host",
       Tmpfs: TMPFS,
       Mounts: [{ Type: "volume", Source: volumeName(instance.instanceId), Target: K3S_DATA_DIR }],
-      PortBindings: { [`${API_PORT}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: String(instance.hostPort) }] },
+      // Users reach the API server on FLOCI_AZ_SERVICES_AKS_API_SERVER_HOST: a remote host needs the port on every address.
+      PortBindings: { [`${API_PORT}/tcp`]: [{ HostIp: !instance.apiServerHost || isLoopback(instance.apiServerHost) ? "127.0.0.1" : "0.0.0.0", HostPort: String(instance.hostPort) }] },
       NetworkMode: network,
     },
-    NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [name] } } },
+    NetworkingConfig: { EndpointsConfig: { [network]: endpoint(instance.serverIp, [name]) } },
   });
 }
 
-export function agentCreateOptions(instance: InstanceSpec, cluster: ClusterRef, pool: PoolRef, nodeName: string): Docker.ContainerCreateOptions {
+export function agentCreateOptions(instance: InstanceSpec, cluster: ClusterRef, pool: PoolRef, nodeName: string, ip?: string): Docker.ContainerCreateOptions {
   const network = networkName(instance.instanceId);
   return withSpecDigest({
     name: agentName(instance.instanceId, nodeName),
@@ -166,10 +212,11 @@ export function agentCreateOptions(instance: InstanceSpec, cluster: ClusterRef, 
     Labels: { ...clusterLabels(instance, cluster), [LABELS.role]: "agent", [LABELS.pool]: pool.name, [LABELS.node]: nodeName },
     HostConfig: {
       Privileged: instance.privileged,
+      UsernsMode: "host",
       Tmpfs: TMPFS,
       NetworkMode: network,
     },
-    NetworkingConfig: { EndpointsConfig: { [network]: {} } },
+    NetworkingConfig: { EndpointsConfig: { [network]: endpoint(ip) } },
   });
 }
 
@@ -178,6 +225,8 @@ export const networkCreateOptions = (instance: InstanceSpec, cluster: ClusterRef
   Driver: "bridge",
   CheckDuplicate: true,
   Labels: clusterLabels(instance, cluster),
+  // An explicit subnet, so nodes can hold fixed addresses (k3d does the same for its networks).
+  ...(instance.subnet ? { IPAM: { Driver: "default", Config: [{ Subnet: instance.subnet, Gateway: subnetGateway(instance.subnet) }] } } : {}),
 });
 
 export const volumeCreateOptions = (instance: InstanceSpec, cluster: ClusterRef) => ({
