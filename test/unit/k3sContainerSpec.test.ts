@@ -8,6 +8,7 @@ import {
   agentCommand,
   agentCreateOptions,
   defaultNodeNames,
+  DNS_FIX_SCRIPT,
   isRemovableOrphan,
   LABELS,
   ownerLabels,
@@ -113,6 +114,21 @@ describe("server container", () => {
     const agent = agentCreateOptions(fixed, cluster, userPool, "aks-apps-1-vmss000000", "10.210.7.3");
     expect(agent.NetworkingConfig?.EndpointsConfig?.["floci-az-aks-ab12cd34"]).toEqual({ IPAMConfig: { IPv4Address: "10.210.7.3" } });
     expect(agent.HostConfig?.UsernsMode).toBe("host");
+  });
+
+  it("gives agents k3d's pod DNS fix: Docker's DNS forwarded from the network's gateway, kubelet's --resolv-conf naming it", () => {
+    const fixed = instance({ subnet: "10.210.7.0/24", serverIp: "10.210.7.2" });
+    const agent = agentCreateOptions(fixed, cluster, userPool, "aks-apps-1-vmss000000", "10.210.7.3");
+    expect(agent.Entrypoint).toEqual(["/bin/sh", "-c", DNS_FIX_SCRIPT, "k3s-dns-fix", "10.210.7.1"]);
+    expect(agent.Cmd).toContain("--resolv-conf=/etc/rancher/k3s/resolv.conf");
+    expect(DNS_FIX_SCRIPT).toContain("iptables-restore");
+    expect(DNS_FIX_SCRIPT).toMatch(/exec \/bin\/k3s "\$@"$/);
+    // No subnet of ours (an instance of an older emulator): the gateway is unknown, k3s's own entrypoint.
+    const plain = agentCreateOptions(instance(), cluster, userPool, "aks-apps-1-vmss000000");
+    expect(plain.Entrypoint).toBeUndefined();
+    expect(plain.Cmd?.some((a) => a.startsWith("--resolv-conf"))).toBe(false);
+    // The server runs no kubelet (--disable-agent): no fix.
+    expect(serverCreateOptions(fixed, cluster).Entrypoint).toBeUndefined();
   });
 
   it("keeps k3s's state on the cluster's named volume, /run and /var/run on tmpfs", () => {

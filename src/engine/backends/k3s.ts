@@ -1182,8 +1182,16 @@ export class K3sBackend implements ClusterBackend {
     this.logger.info(`k3s: node ${node} removed`);
   }
 
-  /** Best effort, as `kubectl drain --ignore-daemonsets` does it; waits up to 30 s for evicted pods to go. */
+  /**
+   * As `kubectl drain --ignore-daemonsets` (and AKS before it removes a node): cordon, evict every pod
+   * but DaemonSet and mirror pods (an eviction a PodDisruptionBudget refuses, 429, is tried again every
+   * 5 s), then wait until the evicted pods are gone: they stay listed while they terminate (up to their
+   * grace period). AKS bounds this by the pool's upgradeSettings.drainTimeoutInMinutes (default 30);
+   * here the operation's deadline (FLOCI_AZ_SERVICES_AKS_READY_TIMEOUT_SECONDS) bounds it, after which
+   * the node is removed anyway (logged). Best effort: an API error ends the drain, not the operation.
+   */
   private async drainNode(conn: KubeConnection, node: string): Promise<void> {
+    const until = this.deadline();
     try {
       await kubeRequest(conn, "PATCH", `/api/v1/nodes/${node}`, { spec: { unschedulable: true } });
       const podsPath = `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`;
@@ -1196,19 +1204,36 @@ export class K3sBackend implements ClusterBackend {
         );
       const first = await kubeRequest(conn, "GET", podsPath);
       if (first.status !== 200) return;
-      const pods = evictable(first.body);
-      for (const pod of pods) {
-        const { namespace, name } = pod.metadata;
-        await kubeRequest(conn, "POST", `/api/v1/namespaces/${namespace}/pods/${name}/eviction`, {
-          apiVersion: "policy/v1",
-          kind: "Eviction",
-          metadata: { name, namespace },
-        }).catch(() => undefined);
-      }
-      const until = Date.now() + 30_000;
-      while (pods.length && Date.now() < until) {
+      let pending: any[] = evictable(first.body);
+      if (!pending.length) return;
+      const started = Date.now();
+      this.logger.info(`k3s: draining node ${node}: evicting ${pending.length} pod(s)`);
+      let nextEviction = 0;
+      for (;;) {
+        // Evict what is not terminating yet (a pod evicted earlier has its deletionTimestamp).
+        if (Date.now() >= nextEviction) {
+          for (const pod of pending.filter((p) => !p.metadata?.deletionTimestamp)) {
+            const { namespace, name } = pod.metadata;
+            const response = await kubeRequest(conn, "POST", `/api/v1/namespaces/${namespace}/pods/${name}/eviction`, {
+              apiVersion: "policy/v1",
+              kind: "Eviction",
+              metadata: { name, namespace },
+            }).catch(() => undefined);
+            if (response?.status === 429) nextEviction = Date.now() + 5000;
+          }
+        }
         const now = await kubeRequest(conn, "GET", podsPath);
-        if (now.status !== 200 || evictable(now.body).length === 0) break;
+        if (now.status !== 200) return;
+        pending = evictable(now.body);
+        if (!pending.length) {
+          this.logger.info(`k3s: drained node ${node} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+          return;
+        }
+        if (Date.now() >= until) {
+          const names = pending.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(", ");
+          this.logger.warn(`k3s: draining node ${node}: ${pending.length} pod(s) still there after ${((Date.now() - started) / 1000).toFixed(0)} s (the deadline): ${names}; removing the node anyway`);
+          return;
+        }
         await sleep(POLL_MS);
       }
     } catch (error) {

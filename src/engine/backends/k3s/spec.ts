@@ -154,8 +154,57 @@ export function agentCommand(instance: InstanceSpec, pool: PoolRef, nodeName: st
     `--node-name=${nodeName}`,
     ...nodeLabels(pool).map((label) => `--node-label=${label}`),
     ...pool.nodeTaints.map((taint) => `--node-taint=${taint}`),
+    // kubelet's resolvConf (pods with dnsPolicy Default, and so CoreDNS's upstream): see DNS_FIX_SCRIPT.
+    ...(instance.subnet ? [`--resolv-conf=${KUBELET_RESOLV_CONF}`] : []),
   ];
 }
+
+/** The resolv.conf agents' kubelets use (k3s's --resolv-conf), written by DNS_FIX_SCRIPT at every start. */
+export const KUBELET_RESOLV_CONF = "/etc/rancher/k3s/resolv.conf";
+
+/**
+ * Pod DNS, as k3d does it (its K3D_FIX_DNS entrypoint, pkg/types/fixes/assets/k3d-entrypoint-dns.sh,
+ * itself from kind's entrypoint). On a user-defined network Docker's resolv.conf names only its
+ * embedded DNS, 127.0.0.11: loopback, so k3s (pkg/agent/config locateOrGenerateResolvConf: every
+ * nameserver must be global unicast) gives kubelet <data-dir>/agent/etc/resolv.conf with 8.8.8.8
+ * ("Host resolv.conf includes loopback or multicast nameservers"), and pods and CoreDNS lose the
+ * Docker names and any DNS the host has. So, at each start of an agent (Docker makes new DNS rules,
+ * with new ports, in every start's network namespace), before it execs k3s:
+ * - the nat rules Docker put in the container for 127.0.0.11:53 (`-A OUTPUT -d 127.0.0.11/32 -j
+ *   DOCKER_OUTPUT` and the DNATs in DOCKER_OUTPUT) are copied for the network's gateway, from OUTPUT
+ *   and from PREROUTING, where pods' packets enter: the gateway's port 53 reaches Docker's DNS. k3d
+ *   rewrites them in place; copies keep 127.0.0.11, and so the container's own /etc/resolv.conf,
+ *   working. Pods' packets DNATed to a loopback address need route_localnet, which kube-proxy (iptables
+ *   mode, k3s's default) sets, as kind and k3d rely on;
+ * - KUBELET_RESOLV_CONF is /etc/resolv.conf with 127.0.0.11 replaced by the gateway (its search and
+ *   options kept), passed to k3s as --resolv-conf (k3s hands it to kubelet as resolvConf).
+ * rancher/k3s has what this needs: busybox's /bin/sh, sed, grep, and iptables-save/iptables-restore
+ * (k3s-root, /bin/aux on the image's PATH). iptables needs NET_ADMIN: the containers are privileged
+ * by default, as k3s needs anyway. Where the rules cannot be made (no iptables, as in the stand-in;
+ * unprivileged) it says so and the file still names the gateway, which then answers only if the host
+ * runs a DNS server on it. $1 is the gateway; the rest is k3s's command line.
+ */
+export const DNS_FIX_SCRIPT = String.raw`gw="$1"; shift
+log() { echo "[$(date -Iseconds)] [DNS fix] $*" >&2; }
+rules=$(iptables-save -t nat 2>/dev/null) || rules=""
+if printf '%s\n' "$rules" | grep -q -- '-A OUTPUT -d 127.0.0.11/32 -j DOCKER_OUTPUT'; then
+  if printf '%s\n' "$rules" | sed \
+      -e "/^-A DOCKER_OUTPUT -d 127\.0\.0\.11\/32 /{p;s/-d 127\.0\.0\.11\/32 /-d $gw\/32 /}" \
+      -e "s/^-A OUTPUT -d 127\.0\.0\.11\/32 -j DOCKER_OUTPUT$/&\n-A OUTPUT -d $gw\/32 -j DOCKER_OUTPUT\n-A PREROUTING -d $gw\/32 -j DOCKER_OUTPUT/" \
+      | iptables-restore; then
+    log "forwarding $gw:53 to Docker's embedded DNS (127.0.0.11)"
+  else
+    log "could not add the iptables rules forwarding $gw:53 to Docker's embedded DNS"
+  fi
+else
+  log "no Docker DNS rules to forward $gw:53 to (iptables-save found none; iptables needs NET_ADMIN)"
+fi
+conf=${KUBELET_RESOLV_CONF}
+mkdir -p "$(dirname "$conf")"
+sed "s/^nameserver[[:space:]]*127\.0\.0\.11[[:space:]]*$/nameserver $gw/" /etc/resolv.conf >"$conf" 2>/dev/null || : >"$conf"
+grep -q '^nameserver' "$conf" || echo "nameserver $gw" >>"$conf"
+log "kubelet resolv.conf $conf: $(grep '^nameserver' "$conf" | tr '\n' ' ')"
+exec /bin/k3s "$@"`;
 
 /** The image of the control plane (the cluster's version) or of a pool's nodes (the pool's version). */
 export const serverImage = (instance: InstanceSpec, cluster: ClusterRef) => k3sImage(instance.defaultImage, cluster.kubernetesVersion);
@@ -208,6 +257,8 @@ export function agentCreateOptions(instance: InstanceSpec, cluster: ClusterRef, 
     name: agentName(instance.instanceId, nodeName),
     Hostname: nodeName,
     Image: agentImage(instance, cluster, pool),
+    // The DNS fix runs first when the network's gateway is known (a subnet of ours): DNS_FIX_SCRIPT.
+    ...(instance.subnet ? { Entrypoint: ["/bin/sh", "-c", DNS_FIX_SCRIPT, "k3s-dns-fix", subnetGateway(instance.subnet)] } : {}),
     Cmd: agentCommand(instance, pool, nodeName),
     Labels: { ...clusterLabels(instance, cluster), [LABELS.role]: "agent", [LABELS.pool]: pool.name, [LABELS.node]: nodeName },
     HostConfig: {
