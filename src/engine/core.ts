@@ -103,20 +103,38 @@ export class EngineCore {
   transaction<T>(fn: () => T): T {
     // The engine's own memory (which operations run) follows the store: a transaction the store
     // refuses at its commit (a full disk) must leave no operation registered as running or taken out
-    // of `running`, and no work started or aborted for a change that never happened.
+    // of `running`, and no work started or aborted for a change that never happened. Under the
+    // store's deferCommits (a request) the commit, and with it these steps, may come after this
+    // returns: with the other requests' changes of the same turn (group commit), or not at all.
     if (this.pending) return this.store.transaction(fn); // joins the outer transaction
-    const pending = (this.pending = { undo: [] as (() => void)[], committed: [] as (() => void)[] });
-    let result: T;
+    const pending = { undo: [] as (() => void)[], committed: [] as (() => void)[] };
+    return this.store.transaction(
+      () => {
+        this.pending = pending;
+        try {
+          return fn();
+        } finally {
+          this.pending = undefined;
+        }
+      },
+      {
+        committed: () => {
+          for (const step of pending.committed) this.guarded(step, "after a commit");
+        },
+        failed: () => {
+          for (const step of pending.undo.reverse()) this.guarded(step, "undoing a rolled-back change");
+        },
+      },
+    );
+  }
+
+  /** A step the store runs at a commit or a rollback, perhaps after the request that made it: a throw is logged, not passed on. */
+  private guarded(step: () => void, when: string): void {
     try {
-      result = this.store.transaction(fn);
+      step();
     } catch (error) {
-      for (const step of pending.undo.reverse()) step();
-      throw error;
-    } finally {
-      this.pending = undefined;
+      this.logger.error(`${when}: ${(error as Error).message}`);
     }
-    for (const step of pending.committed) step();
-    return result;
   }
 
   /** Runs `step` once the transaction under way has committed (at once outside one). */

@@ -362,13 +362,43 @@ export function handle(ctx: RequestContext, p: Pipeline): StageResult {
   };
   const handler = p.handlers[route.operationId];
   if (!handler) throw errors.notImplemented(route.operationId);
-  const response = handler(armRequest, p.services);
-  if (isPromise(response)) {
-    return response.then((settled) => {
-      ctx.response = withOperationHeaders(ctx, settled);
+  // The handler's writes may be committed together with other requests' (the store's group commit):
+  // no answer goes before the changes it made or read are committed, and a commit that fails
+  // (a full disk: 507) is the answer of every request that waited on it.
+  const { store } = p.services;
+  let response: ReturnType<typeof handler>;
+  try {
+    response = store.deferCommits(() => handler(armRequest, p.services));
+  } catch (error) {
+    const committed = store.durable();
+    if (!committed) throw error;
+    return committed.then(() => {
+      throw error;
     });
   }
+  const committed = store.durable();
+  if (isPromise(response) || committed) return answerWhenDurable(ctx, store, response, committed);
   ctx.response = withOperationHeaders(ctx, response);
+}
+
+/** Sets the handler's answer once it has settled and the store has committed what it wrote and read; a failed commit is the answer. */
+async function answerWhenDurable(ctx: RequestContext, store: Services["store"], response: ArmResponse | Promise<ArmResponse>, committed: Promise<void> | undefined): Promise<void> {
+  // Its outcome is taken at once: a rejection must not go unhandled while the handler still runs.
+  const commit = committed?.then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
+  let settled: ArmResponse | undefined;
+  let failure: { error: unknown } | undefined;
+  try {
+    settled = await response;
+  } catch (error) {
+    failure = { error };
+  }
+  const refused = (await commit) ?? (await store.durable()?.then(() => undefined, (error: unknown) => ({ error })));
+  if (refused) throw refused.error;
+  if (failure) throw failure.error;
+  ctx.response = withOperationHeaders(ctx, settled!);
 }
 
 /** A long-running answer gets the headers its operation's generated metadata gives it (arm/lro.ts). */

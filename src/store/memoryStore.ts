@@ -1,5 +1,5 @@
 import type { OperationRecord } from "../arm/lro.js";
-import { deepFreeze, isUnsettled, normaliseId, recordChecks, type OperationRetention, type Range, type ResourceStore, type StoredResource } from "./store.js";
+import { deepFreeze, isUnsettled, normaliseId, recordChecks, type CommitHooks, type OperationRetention, type Range, type ResourceStore, type StoredResource } from "./store.js";
 
 /**
  * In-memory store: maps plus three list indexes (by parent, by parent and type, by subscription and
@@ -192,18 +192,31 @@ export class MemoryStore implements ResourceStore {
     return [...this.resources.values()];
   }
 
-  transaction<T>(fn: () => T): T {
+  transaction<T>(fn: () => T, hooks?: CommitHooks): T {
     if (this.undo) return fn(); // nested: part of the outer transaction
     const undo: (() => void)[] = (this.undo = []);
+    let result: T;
     try {
-      return fn();
+      result = fn();
     } catch (error) {
       this.undo = undefined;
       for (const step of undo.reverse()) step();
+      hooks?.failed();
       throw error;
     } finally {
       this.undo = undefined;
     }
+    hooks?.committed();
+    return result;
+  }
+
+  /** Nothing to commit: every change is kept when made. */
+  deferCommits<T>(fn: () => T): T {
+    return fn();
+  }
+
+  durable(): undefined {
+    return undefined;
   }
 
   getSetting(name: string): string | undefined {

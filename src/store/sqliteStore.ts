@@ -1,13 +1,16 @@
 // A durable store on SQLite (better-sqlite3, WAL). Every change is committed before the call
-// returns, so what a client saw acknowledged survives a crash. The database is the only full copy of
-// the state: reads go to it, through bounded caches of the records last read or written, so memory
-// stays flat however many clusters are stored and a start reads nothing it does not need.
+// returns, or, under deferCommits (a request), joined with the other requests' changes of the same
+// turn of the event loop into one SQLite transaction committed once (group commit), each request
+// answering only once durable() says its batch is committed; so what a client saw acknowledged
+// survives a crash. The database is the only full copy of the state: reads go to it, through bounded
+// caches of the records last read or written, so memory stays flat however many clusters are stored
+// and a start reads nothing it does not need.
 import { createRequire } from "node:module";
 import type Database from "better-sqlite3";
 import { errors } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
 import { BoundedCache } from "../util.js";
-import { deepFreeze, normaliseId, recordChecks, type OperationRetention, type Range, type ResourceStore, type StoredResource } from "./store.js";
+import { deepFreeze, normaliseId, recordChecks, type CommitHooks, type OperationRetention, type Range, type ResourceStore, type StoredResource } from "./store.js";
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many have run. */
 const MIGRATIONS: string[] = [
@@ -83,6 +86,27 @@ export class SqliteStore implements ResourceStore {
   private depth = 0;
   /** How many finished operations are stored and their JSON size, once counted (forgotten on a rollback). */
   private finished: { count: number; bytes: number } | undefined;
+  /**
+   * When known: every finished operation no resource names ended at or after this (pruneOperations
+   * then needs no query until its cut passes it). Lowered by an operation that ends earlier or that a
+   * resource stops naming; forgotten when that operation is not known, or on a rollback.
+   */
+  private oldestEnd: string | undefined;
+  /** Operations the transaction's unwritten records stopped naming (SQLite still sees them named); `unknown`: perhaps others. */
+  private releasedOperations = new Set<string>();
+  private releasedUnknown = false;
+  /** The SQLite transaction open for a batch of transactions not yet committed (group commit), if any. */
+  private batch: Batch | undefined;
+  /** Inside deferCommits: top-level transactions leave their commit to the batch's. */
+  private deferring = 0;
+  /**
+   * The transaction's changes not yet written to SQLite, the last per key: a create stores its
+   * cluster several times (created, locked, settled, released), and writes it once, at the end of
+   * the transaction or before a read SQLite answers. `null`: deleted.
+   */
+  private unwritten = new Map<string, { record: StoredResource | null; seq: number; recreate: boolean }>();
+  private unwrittenOperations = new Map<string, OperationRecord>();
+  private readonly control;
 
   constructor(readonly file: string) {
     // better-sqlite3 (a native addon) loads with the first data folder: the memory store never needs it.
@@ -159,6 +183,16 @@ export class SqliteStore implements ResourceStore {
       putSetting: this.db.prepare("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
     };
     this.seq = this.statements.maxSeq.get() as number;
+    // A batch is one SQLite transaction; each transaction in it after the first is a savepoint, so
+    // a refused request undoes its own changes only.
+    this.control = {
+      begin: this.db.prepare("BEGIN"),
+      commit: this.db.prepare("COMMIT"),
+      rollback: this.db.prepare("ROLLBACK"),
+      savepoint: this.db.prepare("SAVEPOINT change"),
+      release: this.db.prepare("RELEASE change"),
+      rollbackTo: this.db.prepare("ROLLBACK TO change"),
+    };
   }
 
   private migrate(): void {
@@ -198,6 +232,8 @@ export class SqliteStore implements ResourceStore {
 
   get<T>(id: string): StoredResource<T> | undefined {
     const key = normaliseId(id);
+    const unwritten = this.unwritten.get(key);
+    if (unwritten) return unwritten.record ?? undefined;
     const cached = this.records.get(key);
     if (cached !== undefined) return cached ?? undefined;
     const row = this.statements.get.get(key) as ResourceRow | undefined;
@@ -209,14 +245,46 @@ export class SqliteStore implements ResourceStore {
   }
 
   put(resource: StoredResource): void {
+    this.commitBeforeLoneWrite();
     const key = normaliseId(resource.id);
-    // Unless this is a known record staying under the same parent, its parent's child list may lack it.
-    const previous = this.records.get(key);
-    if (previous?.parentKey !== resource.parentKey) this.childKeys.delete(resource.parentKey);
+    const pending = this.unwritten.get(key);
+    let previous = pending ? pending.record : this.records.get(key);
+    // Not cached, and not in its parent's list when that is kept (it holds every child): a new record.
+    if (previous === undefined && this.childKeys.get(resource.parentKey)?.keys.includes(key) === false) previous = null;
+    if (previous === undefined || (previous?.activeOperation && previous.activeOperation !== resource.activeOperation)) this.released(previous?.activeOperation);
+    const seq = pending?.record ? pending.seq : previous ? 0 : ++this.seq; // 0: an update keeps its seq
+    if (previous?.parentKey !== resource.parentKey) {
+      // Unless this is a known record staying under the same parent, its parent's child list may lack
+      // it: a record known to be new (not deleted in this transaction) goes last in a list kept, which
+      // keeps its parent's list (and a new record's own, empty) without a read.
+      const list = previous === null && !pending ? this.childKeys.get(resource.parentKey) : undefined;
+      if (list && list.keys.length < CACHED_CHILD_LIST_MAX) {
+        const stale = list.keys.indexOf(key); // deleted before (a deleted child is left in the list): created again, it stands last
+        if (stale >= 0) {
+          list.keys.splice(stale, 1);
+          list.positions.splice(stale, 1);
+        }
+        list.keys.push(key);
+        list.positions.push(seq);
+      } else this.childKeys.delete(resource.parentKey);
+      if (previous === null && !pending) this.childKeys.set(key, { keys: [], positions: [] });
+    }
+    if (recordChecks.freeze) deepFreeze(resource);
+    if (this.depth > 0) {
+      // Kept until the transaction ends (see unwritten); a record deleted and created again in it stands last.
+      this.unwritten.set(key, { record: resource, seq: seq || ++this.seq, recreate: !!pending && (pending.recreate || pending.record === null) });
+      this.records.set(key, resource);
+      return;
+    }
+    this.writeResource(key, resource, seq || ++this.seq);
+  }
+
+  /** One record into SQLite: seq is its position when it is new (an update keeps the row's). */
+  private writeResource(key: string, resource: StoredResource, seq: number): void {
     const body = JSON.stringify(resource.body);
     this.statements.upsert.run({
       key,
-      seq: ++this.seq, // ignored by an update
+      seq, // ignored by an update
       id: resource.id,
       type: resource.type,
       parentKey: resource.parentKey,
@@ -225,15 +293,47 @@ export class SqliteStore implements ResourceStore {
       activeOperation: resource.activeOperation ?? null,
       body,
     });
-    if (recordChecks.freeze) deepFreeze(resource);
     this.records.set(key, resource, body.length);
   }
 
   delete(id: string): boolean {
+    this.commitBeforeLoneWrite();
     const key = normaliseId(id);
+    const previous = this.unwritten.get(key)?.record ?? this.records.get(key);
+    if (previous === undefined) this.released(undefined);
+    else if (previous?.activeOperation) this.released(previous.activeOperation);
+    if (this.depth > 0) {
+      const existed = this.get(id) !== undefined;
+      const pending = this.unwritten.get(key);
+      this.unwritten.set(key, { record: null, seq: 0, recreate: pending?.recreate ?? false });
+      this.records.set(key, null);
+      return existed;
+    }
     const removed = this.statements.remove.run(key).changes > 0;
     this.records.set(key, null);
     return removed;
+  }
+
+  /** Writes the transaction's changes kept so far (see unwritten): before SQLite answers a read, and at the transaction's end. */
+  private writeOut(): void {
+    if (this.unwritten.size > 0) {
+      const changes = this.unwritten;
+      this.unwritten = new Map();
+      this.releasedOperations.clear();
+      this.releasedUnknown = false;
+      for (const [key, change] of changes) {
+        if (!change.record || change.recreate) this.statements.remove.run(key);
+        if (change.record) this.writeResource(key, change.record, change.seq);
+      }
+    }
+    this.writeOutOperations();
+  }
+
+  private writeOutOperations(): void {
+    if (this.unwrittenOperations.size === 0) return;
+    const operations = this.unwrittenOperations;
+    this.unwrittenOperations = new Map();
+    for (const operation of operations.values()) this.writeOperation(operation);
   }
 
   children<T>(parentId: string, type?: string, range?: Range): StoredResource<T>[] {
@@ -254,6 +354,7 @@ export class SqliteStore implements ResourceStore {
       }
       return out;
     }
+    this.writeOut(); // SQLite answers: it must hold the transaction's changes
     return type
       ? this.rows(this.statements.childrenOfType, parentKey, type, after, limit, offset)
       : this.rows(this.statements.children, parentKey, after, limit, offset);
@@ -263,22 +364,40 @@ export class SqliteStore implements ResourceStore {
   private readFewChildren(parentKey: string): { keys: string[]; positions: number[] } | undefined {
     const rows = this.statements.firstChildren.all(parentKey) as (ResourceRow & { seq: number })[];
     if (rows.length > CACHED_CHILD_LIST_MAX) return undefined;
-    for (const row of rows) this.fromRow(row);
-    const few = { keys: rows.map((row) => row.key), positions: rows.map((row) => row.seq) };
+    const few: { keys: string[]; positions: number[] } = { keys: [], positions: [] };
+    for (const row of rows) {
+      if (this.unwritten.get(row.key)?.recreate) continue; // created again in this transaction: placed below
+      this.fromRow(row);
+      few.keys.push(row.key);
+      few.positions.push(row.seq);
+    }
+    // The transaction's own new children, not written yet (see unwritten), in their places.
+    for (const [key, change] of this.unwritten) {
+      if (change.record?.parentKey !== parentKey || few.keys.includes(key)) continue;
+      if (few.keys.length >= CACHED_CHILD_LIST_MAX) return undefined;
+      let at = few.positions.length;
+      while (at > 0 && few.positions[at - 1] > change.seq) at--;
+      few.keys.splice(at, 0, key);
+      few.positions.splice(at, 0, change.seq);
+    }
     this.childKeys.set(parentKey, few);
     return few;
   }
 
   listByType<T>(subscriptionId: string, type: string, range?: Range): StoredResource<T>[] {
+    this.writeOut();
     return this.rows(this.statements.byType, subscriptionId, type, range?.after ?? 0, range?.limit ?? -1, range?.offset ?? 0);
   }
 
   position(id: string): number | undefined {
+    this.writeOut();
     return (this.statements.position.get(normaliseId(id)) as number | undefined) ?? undefined;
   }
 
   getOperation(id: string): OperationRecord | undefined {
     const key = id.toLowerCase();
+    const unwritten = this.unwrittenOperations.get(key);
+    if (unwritten) return unwritten;
     const cached = this.operations.get(key);
     if (cached !== undefined) return cached ?? undefined;
     const body = this.statements.getOperation.get(key) as string | undefined;
@@ -289,9 +408,23 @@ export class SqliteStore implements ResourceStore {
   }
 
   putOperation(operation: OperationRecord): void {
+    this.commitBeforeLoneWrite();
+    if (recordChecks.freeze) deepFreeze(operation);
+    if (this.depth > 0) {
+      // Kept until the transaction ends, as records are (see unwritten).
+      const key = operation.name.toLowerCase();
+      this.unwrittenOperations.set(key, operation);
+      this.operations.set(key, operation);
+      return;
+    }
+    this.writeOperation(operation);
+  }
+
+  private writeOperation(operation: OperationRecord): void {
     const key = operation.name.toLowerCase();
     const json = JSON.stringify(operation);
     const done = operation.status !== "InProgress";
+    if (done && this.oldestEnd !== undefined && (operation.endTime ?? "") < this.oldestEnd) this.oldestEnd = operation.endTime ?? "";
     if (this.finished) {
       const was = this.statements.operationEnd.get(key) as { ended: string | null; bytes: number } | undefined;
       if (was && was.ended !== null) {
@@ -304,64 +437,165 @@ export class SqliteStore implements ResourceStore {
       }
     }
     this.statements.putOperation.run(key, operation.status, json, done ? (operation.endTime ?? "") : null, done ? json.length : 0);
-    if (recordChecks.freeze) deepFreeze(operation);
     this.operations.set(key, operation, json.length);
   }
 
   pruneOperations(retention: OperationRetention): number {
+    // The operations are written first; the transaction's records need not be: one it changed that
+    // names an operation keeps that one here (the query sees the rest).
+    this.writeOutOperations();
+    const named = new Set<string>();
+    for (const { record } of this.unwritten.values()) if (record?.activeOperation) named.add(record.activeOperation.toLowerCase());
     const finished = (this.finished ??= this.statements.finishedStats.get() as { count: number; bytes: number });
+    const over = () => finished.count > retention.keepNewest || finished.bytes > retention.maxBytes;
+    if (!over() && this.oldestEnd !== undefined && !(this.oldestEnd < retention.endedBefore)) return 0; // nothing has expired
     let dropped = 0;
-    for (const row of this.statements.oldestFinished.all(retention.maxDrops) as { key: string; ended: string; bytes: number }[]) {
-      const over = finished.count > retention.keepNewest || finished.bytes > retention.maxBytes;
-      if (!over && !(row.ended < retention.endedBefore)) break;
+    const rows = this.statements.oldestFinished.all(retention.maxDrops) as { key: string; ended: string; bytes: number }[];
+    // All rows gone (or none there): no unnamed finished operation is left; else the first one kept.
+    let oldestEnd: string | undefined = rows.length < retention.maxDrops ? "\uffff" : undefined;
+    for (const row of rows) {
+      if (!over() && !(row.ended < retention.endedBefore)) {
+        oldestEnd = row.ended;
+        break;
+      }
+      if (named.has(row.key)) continue;
       this.statements.removeOperation.run(row.key);
       this.operations.set(row.key, null);
       finished.count--;
       finished.bytes -= row.bytes;
       dropped++;
     }
+    // The query did not see the operations the transaction's unwritten records stopped naming.
+    if (this.releasedUnknown) oldestEnd = undefined;
+    for (const name of this.releasedOperations) {
+      if (oldestEnd === undefined) break;
+      const operation = this.getOperationIfKnown(name);
+      if (!operation) oldestEnd = undefined;
+      else if (operation.status !== "InProgress" && (operation.endTime ?? "") < oldestEnd) oldestEnd = operation.endTime ?? "";
+    }
+    this.oldestEnd = oldestEnd;
     return dropped;
   }
 
   operationCount(): number {
+    this.writeOut();
     return this.statements.operationCount.get() as number;
   }
 
   listOperations(status?: OperationRecord["status"]): OperationRecord[] {
+    this.writeOut();
     const rows = (status ? this.statements.operationsWithStatus.all(status) : this.statements.operations.all()) as { key: string; body: string }[];
     return rows.map((row) => this.operations.get(row.key) ?? JSON.parse(row.body));
   }
 
   listLocked(): StoredResource[] {
+    this.writeOut();
     return this.rows(this.statements.locked);
   }
 
   unsettled(): StoredResource[] {
+    this.writeOut();
     return this.rows(this.statements.unsettled);
   }
 
   all(): StoredResource[] {
+    this.writeOut();
     return this.rows(this.statements.all);
   }
 
   /** Runs fn as one transaction: all of its changes are committed together, or none. */
-  transaction<T>(fn: () => T): T {
-    // Nested calls join the outer transaction. A refusal thrown by fn (a 409, a 400) rolls the
-    // database back; the caches may hold what it wrote, so they are emptied and what is needed is
-    // read again (a refused write is rare next to reads; an undo log per change would cost every write).
+  transaction<T>(fn: () => T, hooks?: CommitHooks): T {
+    // Nested calls join the outer transaction. A refusal thrown by fn (a 409, a 400) rolls its changes
+    // back; the caches may hold what it wrote, so they are emptied and what is needed is read again (a
+    // refused write is rare next to reads; an undo log per change would cost every write).
     if (this.depth > 0) return fn();
+    const opened = !this.batch;
+    const batch = (this.batch ??= new Batch());
     this.depth++;
+    let result: T;
     try {
-      return this.db.transaction(fn)();
+      (opened ? this.control.begin : this.control.savepoint).run();
+      result = fn();
+      this.writeOut();
+      if (!opened) this.control.release.run();
     } catch (error) {
-      this.forgetCached();
-      // A full disk (SQLITE_FULL, at a statement or at the commit) rolled the whole change back: say
-      // so in ARM's words (507), not as an internal error, so a client knows nothing was applied.
-      if ((error as { code?: string }).code === "SQLITE_FULL") throw errors.insufficientStorage(this.file);
-      throw error;
-    } finally {
       this.depth--;
+      hooks?.failed();
+      throw this.undo(batch, opened, error);
     }
+    this.depth--;
+    if (hooks) batch.hooks.push(hooks);
+    if (this.deferring > 0) {
+      if (!batch.scheduled) {
+        batch.scheduled = true;
+        setImmediate(() => {
+          if (this.batch !== batch) return; // committed already
+          try {
+            this.commit();
+          } catch {
+            // told to everyone waiting on the batch (durable()), and to its transactions' hooks
+          }
+        });
+      }
+    } else this.commit(); // with the batch it joined, if any
+    return result;
+  }
+
+  deferCommits<T>(fn: () => T): T {
+    this.deferring++;
+    try {
+      return fn();
+    } finally {
+      this.deferring--;
+    }
+  }
+
+  durable(): Promise<void> | undefined {
+    return this.batch?.promise();
+  }
+
+  /** Commits the open batch: every transaction in it is kept, or (the commit refused) none. */
+  private commit(): void {
+    const batch = this.batch;
+    if (!batch) return;
+    this.batch = undefined;
+    try {
+      this.control.commit.run();
+    } catch (error) {
+      if (this.db.inTransaction) this.control.rollback.run();
+      this.forgetCached();
+      throw batch.fail(this.refusal(error));
+    }
+    batch.succeed();
+  }
+
+  /** Undoes a transaction that threw: its own savepoint, or the whole batch when SQLite dropped it (a full disk) or it was the batch's only one. */
+  private undo(batch: Batch, opened: boolean, error: unknown): unknown {
+    this.forgetCached();
+    const refused = this.refusal(error);
+    if (!opened && this.db.inTransaction) {
+      try {
+        this.control.rollbackTo.run();
+        this.control.release.run();
+        return refused;
+      } catch {
+        // fall through: the batch goes whole
+      }
+    }
+    if (this.db.inTransaction) this.control.rollback.run();
+    if (this.batch === batch) this.batch = undefined;
+    batch.fail(refused);
+    return refused;
+  }
+
+  /** A full disk (SQLITE_FULL, at a statement or at the commit) rolled the change back: ARM's words (507), not an internal error, so a client knows nothing was applied. */
+  private refusal(error: unknown): unknown {
+    return (error as { code?: string }).code === "SQLITE_FULL" ? errors.insufficientStorage(this.file) : error;
+  }
+
+  /** A write outside any transaction while a batch is open: the batch is committed first, so the write is a change of its own. */
+  private commitBeforeLoneWrite(): void {
+    if (this.depth === 0 && this.batch) this.commit();
   }
 
   getSetting(name: string): string | undefined {
@@ -369,23 +603,97 @@ export class SqliteStore implements ResourceStore {
   }
 
   putSetting(name: string, value: string): void {
+    this.commitBeforeLoneWrite();
     this.statements.putSetting.run(name, value);
   }
 
   clear(): void {
-    this.transaction(() => this.db.exec("DELETE FROM resources; DELETE FROM operations;"));
+    this.transaction(() => {
+      this.writeOut();
+      this.db.exec("DELETE FROM resources; DELETE FROM operations;");
+    });
     this.forgetCached();
   }
 
   close(): void {
-    this.db.close();
+    try {
+      this.commit();
+    } finally {
+      this.db.close();
+    }
   }
 
   private forgetCached(): void {
+    this.unwritten.clear();
+    this.unwrittenOperations.clear();
     this.records.clear();
     this.operations.clear();
     this.childKeys.clear();
     this.finished = undefined;
+    this.oldestEnd = undefined;
+    this.releasedOperations.clear();
+    this.releasedUnknown = false;
+  }
+
+  /** A resource no longer names an operation (undefined: perhaps one): oldestEnd takes its end into account, or is no longer known. */
+  private released(name: string | undefined): void {
+    if (this.depth > 0) {
+      if (name === undefined) this.releasedUnknown = true;
+      else this.releasedOperations.add(name.toLowerCase());
+    }
+    if (this.oldestEnd === undefined) return;
+    const operation = name === undefined ? undefined : this.getOperationIfKnown(name.toLowerCase());
+    if (!operation) this.oldestEnd = undefined;
+    // A running one lowers oldestEnd when it ends, if need be.
+    else if (operation.status !== "InProgress" && (operation.endTime ?? "") < this.oldestEnd) this.oldestEnd = operation.endTime ?? "";
+  }
+
+  private getOperationIfKnown(key: string): OperationRecord | undefined {
+    return this.unwrittenOperations.get(key) ?? this.operations.get(key) ?? undefined;
+  }
+}
+
+/** Transactions joined in one SQLite transaction, committed together (group commit). */
+class Batch {
+  readonly hooks: CommitHooks[] = [];
+  scheduled = false;
+  private outcome: { error?: unknown } | undefined;
+  private waiting: { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | undefined;
+
+  /** Settles once the batch is committed, or rejects when it was rolled back. */
+  promise(): Promise<void> {
+    if (!this.waiting) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      promise.catch(() => {}); // a rejection is for the waiters; none of them is no crash
+      this.waiting = { promise, resolve, reject };
+    }
+    return this.waiting.promise;
+  }
+
+  succeed(): void {
+    this.outcome = {};
+    this.waiting?.resolve();
+    for (const hooks of this.hooks) quietly(() => hooks.committed());
+  }
+
+  /** Runs the transactions' failed hooks, the last first, and rejects the waiters; returns the error. */
+  fail(error: unknown): unknown {
+    if (this.outcome) return error;
+    this.outcome = { error };
+    this.waiting?.reject(error);
+    for (let i = this.hooks.length - 1; i >= 0; i--) quietly(() => this.hooks[i].failed());
+    return error;
+  }
+}
+
+/** Hooks must not throw (ResourceStore.transaction); one that does must not keep the others, or the batch's waiters, from their turn. */
+function quietly(step: () => void): void {
+  try {
+    step();
+  } catch {
+    // the engine's hooks log their own failures
   }
 }
 

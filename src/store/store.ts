@@ -54,14 +54,37 @@ export interface ResourceStore {
   unsettled(): StoredResource[];
   /** Every resource, in insertion order. */
   all(): StoredResource[];
-  /** Runs fn so that all of its changes are kept together, or none of them (a thrown error rolls back). */
-  transaction<T>(fn: () => T): T;
+  /**
+   * Runs fn so that all of its changes are kept together, or none of them (a thrown error rolls back).
+   * Outside deferCommits the change is committed when this returns (a commit the store refuses
+   * throws). `hooks`: `committed` runs once the change is committed, `failed` (before the error
+   * reaches anyone) when it is rolled back, also after this returned (a deferred commit that failed).
+   * Hooks must not throw. A nested call joins the outer transaction (its hooks are not taken).
+   */
+  transaction<T>(fn: () => T, hooks?: CommitHooks): T;
+  /**
+   * Runs fn with its top-level transactions' commits deferred: a store may then join them with other
+   * deferred transactions and commit them together (group commit), soon after fn returns. Reads see
+   * every change at once; a caller must not acknowledge anything before durable() has settled.
+   */
+  deferCommits<T>(fn: () => T): T;
+  /**
+   * Undefined when every change is committed; else a promise that settles once the changes made so
+   * far are, rejecting (ARM's 507 on a full disk) if that commit failed and they were rolled back.
+   */
+  durable(): Promise<void> | undefined;
   /** Small named values that must outlive a restart (signing key, CA, allocated ports). */
   getSetting(name: string): string | undefined;
   putSetting(name: string, value: string): void;
   /** Removes every resource and operation (settings stay). */
   clear(): void;
   close(): void;
+}
+
+/** What runs when a transaction's change is committed, or rolled back (see ResourceStore.transaction). */
+export interface CommitHooks {
+  committed(): void;
+  failed(): void;
 }
 
 /** What pruneOperations keeps: see there. */

@@ -25,6 +25,7 @@ import {
   type PipelineOptions,
 } from "../../src/http/armPipeline.js";
 import { reusable } from "../../src/http/encodedBodies.js";
+import { MemoryStore } from "../../src/store/memoryStore.js";
 import { silentLogger, type Logger } from "../../src/util.js";
 
 const SUB = "00000000-0000-0000-0000-000000000000";
@@ -33,7 +34,8 @@ const spec = new SpecRegistry(reusable);
 
 function pipeline(options: { config?: Partial<Config>; logger?: Logger } & Partial<PipelineOptions> = {}): Pipeline {
   const config = { ...loadConfig({}, {}), logRequests: false, ...options.config };
-  const services = { config, logger: options.logger ?? silentLogger } as Services;
+  // The store: the handle stage waits on its commits (none with the memory store).
+  const services = { config, store: new MemoryStore(), logger: options.logger ?? silentLogger } as unknown as Services;
   return createPipeline({ spec, routes: new RouteIndex([]), handlers: {}, platformVersions: {}, fallback: () => {}, ...options, services });
 }
 
