@@ -2,18 +2,25 @@ import type { OperationRecord } from "../arm/lro.js";
 import { deepFreeze, isUnsettled, normaliseId, recordChecks, type CommitHooks, type OperationRetention, type Range, type ResourceStore, type StoredResource } from "./store.js";
 
 /**
- * In-memory store: maps plus three list indexes (by parent, by parent and type, by subscription and
- * type), each keeping its keys in position order so a page after a position is a binary search away.
+ * In-memory store: maps plus two list indexes (a parent's children, one list per type; by subscription
+ * and type), each keeping its keys in position order so a page after a position is a binary search away.
  * Its transaction gives all-or-nothing by undo log, so a change refused half-way leaves no trace.
+ *
+ * Memory (10,000 clusters of one pool are 40,000 records): a record is stored as a shallow copy whose
+ * parentKey and subscriptionId are the store's own single copies (a subscription id cut from a request
+ * URL would keep the whole URL alive, a parent key made by each write is one more copy of the parent's
+ * id), and a parent's lists are one small object, with no key string of their own per list.
  */
 export class MemoryStore implements ResourceStore {
   private resources = new Map<string, StoredResource>();
   /** Each stored key's position (creation sequence): list order. */
   private positions = new Map<string, number>();
   private lastPosition = 0;
-  private byParent = new Map<string, OrderedKeys>();
-  private byParentType = new Map<string, OrderedKeys>();
+  /** Each parent's children, by parent key. */
+  private byParent = new Map<string, Children>();
   private byType = new Map<string, OrderedKeys>();
+  /** One copy of each subscription id. */
+  private subscriptions = new Map<string, string>();
   private operations = new Map<string, OperationRecord>();
   /** Finished operations in the order they ended, with their end time and JSON size: what pruneOperations reads. */
   private finished = new Map<string, { ended: string; bytes: number }>();
@@ -30,8 +37,9 @@ export class MemoryStore implements ResourceStore {
     return this.resources.get(normaliseId(id));
   }
 
-  put(resource: StoredResource): void {
-    if (recordChecks.freeze) deepFreeze(resource);
+  put(given: StoredResource): void {
+    if (recordChecks.freeze) deepFreeze(given);
+    const resource = this.compact(given);
     const key = normaliseId(resource.id);
     const previous = this.resources.get(key);
     this.record(() => (previous ? this.put(previous) : this.delete(key)));
@@ -66,6 +74,30 @@ export class MemoryStore implements ResourceStore {
     return true;
   }
 
+  /** The record as kept: a copy whose parentKey and subscriptionId are the store's own copies. */
+  private compact(resource: StoredResource): StoredResource {
+    const subscriptionId = this.subscriptionCopy(resource.subscriptionId);
+    const parentKey = this.byParent.get(resource.parentKey)?.key ?? resource.parentKey;
+    const { id, type, body, etag, activeOperation } = resource;
+    const kept: StoredResource = { id, type, parentKey, subscriptionId, body, etag, activeOperation };
+    return recordChecks.freeze ? Object.freeze(kept) : kept;
+  }
+
+  /** The operation as kept: a copy whose subscription id is the store's own copy. */
+  private compactOperation(operation: OperationRecord): OperationRecord {
+    const kept = { ...operation, subscriptionId: this.subscriptionCopy(operation.subscriptionId) };
+    return recordChecks.freeze ? Object.freeze(kept) : kept;
+  }
+
+  private subscriptionCopy(given: string): string {
+    let subscriptionId = this.subscriptions.get(given);
+    if (subscriptionId === undefined) {
+      subscriptionId = flatCopy(given);
+      this.subscriptions.set(subscriptionId, subscriptionId);
+    }
+    return subscriptionId;
+  }
+
   private countRef(operation: string | undefined, change: number): void {
     if (operation === undefined) return;
     const key = operation.toLowerCase();
@@ -75,35 +107,29 @@ export class MemoryStore implements ResourceStore {
   }
 
   private index(key: string, resource: StoredResource, position: number): void {
-    for (const [map, listKey] of this.listsOf(resource)) {
-      let list = map.get(listKey);
-      if (!list) map.set(listKey, (list = new OrderedKeys()));
-      list.add(key, position);
-    }
+    let children = this.byParent.get(resource.parentKey);
+    if (!children) this.byParent.set(resource.parentKey, (children = new Children(resource.parentKey)));
+    children.add(lowerType(resource.type), key, position);
+    const listKey = typeKey(resource.subscriptionId, resource.type);
+    const list = this.byType.get(listKey);
+    if (list) list.add(key, position);
+    else this.byType.set(listKey, new OrderedKeys(key, position));
   }
 
   private unindex(key: string, resource: StoredResource, position: number): void {
-    for (const [map, listKey] of this.listsOf(resource)) {
-      const list = map.get(listKey);
-      if (!list) continue;
-      list.remove(key, position);
-      // An emptied list goes: else every deleted parent (a short-lived cluster, its pools) leaves its
-      // keyed empty lists behind for good (the soak test's RSS).
-      if (list.keys.length === 0) map.delete(listKey);
-    }
-  }
-
-  private listsOf(resource: StoredResource): [Map<string, OrderedKeys>, string][] {
-    return [
-      [this.byParent, resource.parentKey],
-      [this.byParentType, parentTypeKey(resource.parentKey, resource.type)],
-      [this.byType, typeKey(resource.subscriptionId, resource.type)],
-    ];
+    // An emptied list goes: else every deleted parent (a short-lived cluster, its pools) leaves its
+    // keyed empty lists behind for good (the soak test's RSS).
+    const children = this.byParent.get(resource.parentKey);
+    if (children?.remove(lowerType(resource.type), key, position)) this.byParent.delete(resource.parentKey);
+    const listKey = typeKey(resource.subscriptionId, resource.type);
+    const list = this.byType.get(listKey);
+    if (list && list.remove(key, position)) this.byType.delete(listKey);
   }
 
   children<T>(parentId: string, type?: string, range?: Range): StoredResource<T>[] {
-    const parentKey = normaliseId(parentId);
-    return this.collect<T>(type === undefined ? this.byParent.get(parentKey) : this.byParentType.get(parentTypeKey(parentKey, type)), range);
+    const children = this.byParent.get(normaliseId(parentId));
+    if (!children) return [];
+    return this.collect<T>(type === undefined ? children.all() : children.ofType(lowerType(type)), range);
   }
 
   listByType<T>(subscriptionId: string, type: string, range?: Range): StoredResource<T>[] {
@@ -123,7 +149,7 @@ export class MemoryStore implements ResourceStore {
     const previous = this.operations.get(key);
     this.record(() => this.setOperation(key, previous));
     if (recordChecks.freeze) deepFreeze(operation);
-    this.setOperation(key, operation);
+    this.setOperation(key, this.compactOperation(operation));
   }
 
   /** Stores (or, with none, removes) an operation record, keeping the finished list and its byte count. */
@@ -231,7 +257,6 @@ export class MemoryStore implements ResourceStore {
     this.resources = new Map();
     this.positions = new Map();
     this.byParent = new Map();
-    this.byParentType = new Map();
     this.byType = new Map();
     this.operations = new Map();
     this.finished = new Map();
@@ -258,10 +283,61 @@ export class MemoryStore implements ResourceStore {
   }
 }
 
+/** A parent's children: one list per type (lower-cased), and the parent key every child's record shares. */
+class Children {
+  // Replaced, not grown, on a change: arrays sized to their one or two entries (a pushed array keeps room for 17).
+  private types: string[] = [];
+  private lists: OrderedKeys[] = [];
+
+  constructor(readonly key: string) {}
+
+  ofType(type: string): OrderedKeys | undefined {
+    const at = this.types.indexOf(type);
+    return at < 0 ? undefined : this.lists[at];
+  }
+
+  add(type: string, key: string, position: number): void {
+    const list = this.ofType(type);
+    if (list) list.add(key, position);
+    else {
+      this.types = [...this.types, type];
+      this.lists = [...this.lists, new OrderedKeys(key, position)];
+    }
+  }
+
+  /** True when the parent has no children left. */
+  remove(type: string, key: string, position: number): boolean {
+    const at = this.types.indexOf(type);
+    if (at >= 0 && this.lists[at].remove(key, position)) {
+      this.types = this.types.filter((_, i) => i !== at);
+      this.lists = this.lists.filter((_, i) => i !== at);
+    }
+    return this.types.length === 0;
+  }
+
+  /** Every child, of any type, in position order. */
+  all(): OrderedKeys | undefined {
+    if (this.lists.length <= 1) return this.lists[0];
+    const merged = new OrderedKeys();
+    for (const list of this.lists) for (let i = 0; i < list.keys.length; i++) merged.add(list.keys[i], list.positionAt(i));
+    return merged;
+  }
+}
+
 /** The keys of one list with their positions, both in position order. */
 class OrderedKeys {
-  readonly keys: string[] = [];
-  private readonly positions: number[] = [];
+  readonly keys: string[];
+  private readonly positions: number[];
+
+  /** A list of one (the usual: a pool's machine set, a one-pool cluster's pool), in arrays sized to it. */
+  constructor(key?: string, position?: number) {
+    this.keys = key === undefined ? [] : [key];
+    this.positions = position === undefined ? [] : [position];
+  }
+
+  positionAt(index: number): number {
+    return this.positions[index];
+  }
 
   /** The index of the first entry whose position is greater than `position`. */
   firstAfter(position: number): number {
@@ -289,13 +365,24 @@ class OrderedKeys {
     positions.splice(at, 0, position);
   }
 
-  remove(key: string, position: number): void {
+  /** True when the list is left empty. */
+  remove(key: string, position: number): boolean {
     const at = this.firstAfter(position) - 1;
-    if (at < 0 || this.keys[at] !== key) return;
-    this.keys.splice(at, 1);
-    this.positions.splice(at, 1);
+    if (at >= 0 && this.keys[at] === key) {
+      this.keys.splice(at, 1);
+      this.positions.splice(at, 1);
+    }
+    return this.keys.length === 0;
   }
 }
 
 const typeKey = (subscriptionId: string, type: string) => `${subscriptionId}|${type}`.toLowerCase();
-const parentTypeKey = (parentKey: string, type: string) => `${parentKey}|${type.toLowerCase()}`;
+/** Each type lower-cased once (types are a handful of constants). */
+const lowerTypes = new Map<string, string>();
+const lowerType = (type: string): string => {
+  let lower = lowerTypes.get(type);
+  if (lower === undefined) lowerTypes.set(type, (lower = type.toLowerCase()));
+  return lower;
+};
+/** A string of its own (not a slice of a larger one, which it would keep alive). */
+const flatCopy = (value: string): string => value.split("").join("");
