@@ -44,3 +44,14 @@ export class BoundedCache<K, V> {
     this.entries.clear();
   }
 }
+
+/**
+ * `{ ...base, ...extra }`: the same keys in the same order, the same values. V8 (node 20) makes a
+ * spread copy that then gets keys `base` lacks slowly, about a microsecond a key (each such copy gets
+ * maps of its own, garbage too); copying into a fresh object first does not. A base with an own
+ * `__proto__` key (JSON.parse makes one) is spread as written: assigning that key would set the prototype.
+ */
+export function spread<T extends object, U extends object>(base: T, extra: U): T & U {
+  if (Object.hasOwn(base, "__proto__")) return { ...base, ...extra };
+  return Object.assign({}, base, extra);
+}

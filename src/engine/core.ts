@@ -9,7 +9,7 @@ import type { LeniencyPolicy } from "../arm/leniency.js";
 import { newOperation, type OperationRecord } from "../arm/lro.js";
 import type { Config } from "../config.js";
 import type { ResourceStore, StoredResource } from "../store/store.js";
-import type { Clock, Logger } from "../util.js";
+import { spread, type Clock, type Logger } from "../util.js";
 import type { ClusterBackend, ClusterRef, CredentialKind, PoolRef } from "./backend.js";
 import {
   AddressAllocator,
@@ -47,6 +47,8 @@ const OPERATIONS_PRUNED_PER_END = 4;
 /** An operation's end the store could not record (a full disk) is tried again after these waits, doubling. */
 const END_RETRY_FIRST_MS = 100;
 const END_RETRY_MAX_MS = 2000;
+/** The signal of an operation that ends inside the call that starts it: nothing can cancel it. */
+const NEVER_ABORTED = new AbortController().signal;
 
 /** The engine's port: what it is given by the composition root. */
 export interface EngineServices {
@@ -83,7 +85,7 @@ export class EngineCore {
   readonly logger: Logger;
   readonly config: Config;
   /** Operations whose work is still running, for cancellation. */
-  private readonly running = new Map<string, { controller: AbortController; spec: OperationSpec }>();
+  private readonly running = new Map<string, { controller?: AbortController; spec: OperationSpec }>();
   /** The operation whose end is being recorded (see settle). */
   private settling: string | undefined;
   /**
@@ -442,18 +444,21 @@ export class EngineCore {
       this.store.putOperation(operation);
       for (const lock of spec.locks) {
         const current = this.store.get(lock.id);
-        if (current) this.store.put({ ...current, activeOperation: operation.name });
+        if (current) this.store.put(spread(current, { activeOperation: operation.name }));
       }
-      const controller = new AbortController();
-      this.running.set(operation.name, { controller, spec });
-      this.onRollback(() => this.running.delete(operation.name));
       // The mocked backend with no delay does nothing: the operation ends inside this request, so the
       // answer shows the end state (the product documentation promises Succeeded at once). An
       // operation with a result (a RunCommand) still reads it from its work, after the answer.
-      if (this.backend.instant && !spec.result) {
+      // Nothing can cancel an operation that ends before this call returns: its work gets a signal
+      // that never fires, and no controller of its own.
+      const instant = this.backend.instant && !spec.result;
+      const controller = instant ? undefined : new AbortController();
+      this.running.set(operation.name, { controller, spec });
+      this.onRollback(() => this.running.delete(operation.name));
+      if (!controller) {
         let started: Promise<void>;
         try {
-          started = spec.work(controller.signal);
+          started = spec.work(NEVER_ABORTED);
         } catch (error) {
           this.settle(operation.name, "Failed", error as Error, () => spec.onFailure(error as Error));
           return this.store.getOperation(operation.name) ?? operation;
@@ -516,7 +521,7 @@ export class EngineCore {
       const error = errors.operationCanceled(entry.spec.action);
       if (!this.settle(name, "Canceled", error)) return false;
       // Only once Canceled is recorded: an abort the store refuses leaves the work running, to end it.
-      this.whenCommitted(() => entry.controller.abort(error));
+      this.whenCommitted(() => entry.controller?.abort(error));
       for (const lock of entry.spec.locks) this.setState(lock.id, "Canceled");
       entry.spec.onCancel?.();
       return true;
@@ -550,7 +555,7 @@ export class EngineCore {
     if (!entry || !operation || operation.status !== "InProgress") return false;
     this.running.delete(name);
     this.onRollback(() => this.running.set(name, entry)); // an end not recorded can be tried again
-    const done: OperationRecord = { ...operation, status, endTime: this.clock.now().toISOString(), percentComplete: 100 };
+    const done: OperationRecord = spread(operation, { status, endTime: this.clock.now().toISOString(), percentComplete: 100 });
     if (error) done.error = { code: operationErrorCode(error), message: error.message };
     if (status === "Succeeded" && entry.spec.result) done.result = entry.spec.result();
     this.store.putOperation(done);

@@ -21,7 +21,7 @@ import { errors } from "../arm/errors.js";
 import type { Config } from "../config.js";
 import type { PageReader } from "../arm/paging.js";
 import { pageReader, type ResourceStore, type StoredResource } from "../store/store.js";
-import { BoundedCache, type Clock, type Logger } from "../util.js";
+import { BoundedCache, spread, type Clock, type Logger } from "../util.js";
 import type { ClusterBackend, ClusterRef, CredentialKind, PoolRef } from "./backend.js";
 import { EngineCore } from "./core.js";
 import { ClusterLifecycle } from "./lifecycle.js";
@@ -108,7 +108,7 @@ export class Engine {
   }
 
   private composeClusterView(cluster: StoredResource, pools: StoredResource[]): Record<string, any> {
-    const properties = { ...cluster.body.properties, agentPoolProfiles: pools.map((p) => ({ name: p.body.name, ...p.body.properties })) };
+    const properties = spread(cluster.body.properties, { agentPoolProfiles: pools.map((p) => ({ name: p.body.name, ...p.body.properties })) }) as Record<string, any>;
     for (const [profile, secret] of SECRET_PATHS) {
       if (properties[profile]?.[secret] !== undefined) properties[profile] = { ...properties[profile], [secret]: undefined };
     }

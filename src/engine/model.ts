@@ -7,6 +7,7 @@ import { errors } from "../arm/errors.js";
 import { isAzureRegion, normaliseLocation } from "../arm/locations.js";
 import type { LeniencyPolicy } from "../arm/leniency.js";
 import type { StoredResource } from "../store/store.js";
+import { BoundedCache, spread } from "../util.js";
 import { clusterUpgradeTarget, minorOf, nodeImageVersion, poolVersion, resolveKubernetesVersion } from "./versions.js";
 
 export const CLUSTER_TYPE = "Microsoft.ContainerService/managedClusters";
@@ -97,8 +98,22 @@ export const machineSetId = (pool: StoredResource) => `${pool.id}/machineSet`;
 
 /** AKS's 8-digit number in scale-set names, the same for every pool of a cluster. */
 function clusterNumber(cluster: StoredResource): string {
-  const hash = createHash("sha256").update(cluster.id.toLowerCase()).digest("hex");
-  return String(parseInt(hash.slice(0, 8), 16) % 100_000_000).padStart(8, "0");
+  return String(parseInt(idHash(cluster.id), 16) % 100_000_000).padStart(8, "0");
+}
+
+/**
+ * The first 8 hex digits of the sha256 of a cluster's id in lower case: its scale sets' number and its
+ * FQDNs' hash. Kept per id: a hash costs microseconds, and every operation on a pool names its scale set.
+ */
+const idHashes = new BoundedCache<string, string>(4096);
+function idHash(id: string): string {
+  const key = id.toLowerCase();
+  let hash = idHashes.get(key);
+  if (hash === undefined) {
+    hash = createHash("sha256").update(key).digest("hex").slice(0, 8);
+    idHashes.set(key, hash);
+  }
+  return hash;
 }
 
 /** Linux: aks-{pool}-{number}-vmss; Windows scale sets are named aks{pool}. */
@@ -235,7 +250,6 @@ export function stableGuid(...parts: string[]): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-const shortHash = (...parts: string[]) => createHash("sha256").update(parts.join("|").toLowerCase()).digest("hex").slice(0, 8);
 
 export interface ClusterContext {
   subscriptionId: string;
@@ -303,14 +317,13 @@ export function buildCluster(
     clusterProperties.fqdnSubdomain ??
     before.dnsPrefix ??
     `${ctx.name.slice(0, 10)}-${ctx.resourceGroup.slice(0, 16)}-${ctx.subscriptionId.slice(0, 6)}`.replace(/[^a-zA-Z0-9-]/g, "");
-  const hash = shortHash(ctx.id);
+  const hash = idHash(ctx.id);
   // The stored name stands (a change is refused; another casing is the same group).
   const nodeResourceGroup = before.nodeResourceGroup ?? clusterProperties.nodeResourceGroup ?? `MC_${ctx.resourceGroup}_${ctx.name}_${location}`;
   const fqdnBase = `${dnsPrefix}-${hash}`;
   const isPrivate = clusterProperties.apiServerAccessProfile?.enablePrivateCluster === true;
 
-  const properties: Record<string, any> = {
-    ...clusterProperties,
+  const properties: Record<string, any> = spread(clusterProperties, {
     kubernetesVersion: kubernetesVersion ?? minorOf(currentKubernetesVersion),
     provisioningState: previous ? (upgrading ? "Upgrading" : "Updating") : "Creating",
     powerState: before.powerState ?? { code: "Running" },
@@ -324,7 +337,7 @@ export function buildCluster(
     networkProfile: networkProfile(previous ? keptNetworkProfile(clusterProperties.networkProfile, before.networkProfile) : clusterProperties.networkProfile, ctx, nodeResourceGroup),
     azurePortalFQDN: `${fqdnBase}.portal.hcp.${normaliseLocation(location)}.azmk8s.io`,
     resourceUID: before.resourceUID ?? randomUUID().replace(/-/g, "").slice(0, 24),
-  };
+  });
   if (isPrivate) properties.privateFQDN = `${fqdnBase}.privatelink.${normaliseLocation(location)}.azmk8s.io`;
   else properties.fqdn = `${fqdnBase}.hcp.${normaliseLocation(location)}.azmk8s.io`;
   if (clusterProperties.oidcIssuerProfile?.enabled) {

@@ -4,7 +4,7 @@ import type { ServerResponse } from "node:http";
 import type { ArmError } from "../arm/errors.js";
 import type { ArmResponse } from "../handlers/contract.js";
 import { REQUEST_IDS, type TaggedResponse } from "./dualProtocolServer.js";
-import { encodeJson } from "./encodedBodies.js";
+import { encodeBody } from "./encodedBodies.js";
 
 const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
@@ -31,8 +31,8 @@ export function write(res: ServerResponse, response: ArmResponse, headOnly: bool
     res.end();
     return;
   }
-  const payload = encodeJson(response.body);
-  head.push("content-type", JSON_CONTENT_TYPE, "content-length", String(Buffer.byteLength(payload)));
+  const payload = encodeBody(response.body);
+  head.push("content-type", JSON_CONTENT_TYPE, "content-length", String(typeof payload === "string" ? Buffer.byteLength(payload) : payload.length));
   res.writeHead(response.status, head);
   res.end(headOnly ? undefined : payload);
 }
