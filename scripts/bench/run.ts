@@ -421,14 +421,14 @@ async function main(): Promise<void> {
   results.push(await load(`GET cluster at ${OLDEST} (projected onto the oldest document)`, emu, { path: `${clusterPath("rg1", "c1")}?api-version=${OLDEST}`, goal: GOALS.get }));
   results.push(await load(`GET list of ${LIST_CLUSTERS.toLocaleString("en")} clusters (first page of 100)`, emu, { path: `/subscriptions/${SUB}/resourceGroups/list/providers/Microsoft.ContainerService/managedClusters?api-version=${AKS}`, goal: GOALS.list }));
   const createBody = clusterBody(1);
-  const createRow = (name: string, child: Child) => {
+  const createRow = (name: string, child: Child, goal: Goal | undefined) => {
     let seq = 0;
     return load(name, child, {
-      goal: GOALS.write,
+      goal,
       requests: [{ method: "PUT", headers: { "content-type": "application/json" }, body: createBody, setupRequest: (req: any) => ({ ...req, path: `${clusterPath("rg1", `new${seq++}`)}?api-version=${AKS}` }) }],
     });
   };
-  const createInMemory = await createRow("PUT create cluster (validated)", emu);
+  const createInMemory = await createRow("PUT create cluster (validated)", emu, GOALS.write);
   results.push(createInMemory);
   let tagSeq = 0;
   results.push(
@@ -466,7 +466,8 @@ async function main(): Promise<void> {
   await expectStatus(call(durable, "PUT", `/subscriptions/${SUB}/resourcegroups/rg1?api-version=2023-07-01`, JSON.stringify({ location: "eastus" })), 201);
   // Warm, as the in-memory emulator is by the rows before: its first creates compile the request's validators.
   await fill(durable, 200, POOLS_PER_CLUSTER);
-  const createDurable = await createRow("PUT create cluster (validated), data folder (SQLite)", durable);
+  // Its goal is a rate against the in-memory row (the measures table), not CPU per request.
+  const createDurable = await createRow("PUT create cluster (validated), data folder (SQLite)", durable, undefined);
   results.push(createDurable);
   await stop(durable);
   await stop(baseline);
@@ -539,7 +540,7 @@ async function main(): Promise<void> {
     `| RSS idle (a second after the first 200) | ${report.rssMiB.idle.toFixed(0)} MiB | <= ${GOALS.idleMiB} MiB | ${measured(report.rssMiB.idle, GOALS.idleMiB)} |`,
     `| RSS with ${fleet}, data folder (SQLite), after a restart | ${report.rssMiB.bigStore.toFixed(0)} MiB | <= ${GOALS.fleetMiB} MiB${BIG_STORE_CLUSTERS < 10_000 ? " (at 10,000)" : ""} | ${BIG_STORE_CLUSTERS >= 10_000 ? measured(report.rssMiB.bigStore, GOALS.fleetMiB) : ""} |`,
     `| RSS with ${fleet}, memory store (no data folder) | ${report.rssMiB.bigMemoryStore.toFixed(0)} MiB | <= ${GOALS.fleetMiB} MiB${BIG_STORE_CLUSTERS < 10_000 ? " (at 10,000)" : ""} | ${BIG_STORE_CLUSTERS >= 10_000 ? measured(report.rssMiB.bigMemoryStore, GOALS.fleetMiB) : ""} |`,
-    `| PUT create, data folder against memory store | ${report.putCreateDataFolderAgainstMemory.rateRatio.toFixed(2)}x the rate, ${report.putCreateDataFolderAgainstMemory.cpuRatio.toFixed(2)}x the CPU | | |`,
+    `| PUT create, data folder against memory store | ${report.putCreateDataFolderAgainstMemory.rateRatio.toFixed(2)}x the rate, ${report.putCreateDataFolderAgainstMemory.cpuRatio.toFixed(2)}x the CPU | >= 0.7x the rate | ${measured(report.putCreateDataFolderAgainstMemory.rateRatio, 0.7, false)} |`,
     `| RSS after one ARM call, then with all ${apiVersions.length} documents loaded | ${documents.rssBefore.toFixed(0)} -> ${documents.rssAfter.toFixed(0)} MiB | | |`,
     ...Object.entries(documents.firstMs).map(([version, ms]) => `| first GET at ${version} after start (reads and compiles that document) | ${ms.toFixed(0)} ms | | |`),
     `| later GETs (median of 20) | ${documents.againMs.toFixed(1)} ms | | |`,
