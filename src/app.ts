@@ -16,6 +16,8 @@ import { CLUSTER_TYPE, Engine } from "./engine/engine.js";
 import { aksHandlers } from "./handlers/index.js";
 import { createArmPipeline, type ResponseViolation } from "./http/armPipeline.js";
 import { createDualProtocolServer, type DualProtocolServer } from "./http/dualProtocolServer.js";
+import { RequestJournal } from "./http/journal.js";
+import { FaultRegistry, loadFaultsFile } from "./http/faults.js";
 import { armRoutes } from "./http/routes.js";
 import { webEndpoints } from "./http/webEndpoints.js";
 import { recoverInterruptedOperations } from "./engine/recovery.js";
@@ -119,15 +121,27 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const healthWatch = startHealthWatch(engine, store, backend, config.healthCheckIntervalSeconds, logger);
 
   const { routes, handlers, platformVersions } = armRoutes(spec.routes(), aksHandlers);
+  const journal = new RequestJournal(config.journalBodies);
+  // Fault injection: the faults file's rules are installed now and at each reset; a file that cannot be used stops the start.
+  let startupFaults;
+  try {
+    startupFaults = config.faultsFile ? loadFaultsFile(config.faultsFile) : [];
+  } catch (error) {
+    throw new StartupError((error as Error).message);
+  }
+  const faults = new FaultRegistry(startupFaults);
+  if (startupFaults.length) logger.info(`aks-emulator: ${startupFaults.length} fault rule(s) from ${config.faultsFile}`);
   const pipeline = createArmPipeline({
     services,
     spec,
     routes,
     handlers,
     platformVersions,
-    fallback: webEndpoints({ config, spec, engine, logger, mode, issuer, caCertPem: () => tls.caCertPem }),
+    fallback: webEndpoints({ config, spec, engine, logger, mode, issuer, caCertPem: () => tls.caCertPem, journal, faults }),
     onResponseViolation: options.onResponseViolation,
     issuer: { verify: async (token, accepted) => (await issuer()).verify(token, accepted) },
+    journal,
+    faults,
   });
   const server = createDualProtocolServer(pipeline, { key: tls.keyPem, cert: tls.certPem }, {
     // node requires headersTimeout <= requestTimeout (0: no request limit).

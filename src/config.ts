@@ -65,9 +65,13 @@ export interface Config {
   strict: boolean;
   /** A JSON file replacing the built-in Kubernetes version catalogue (undefined: the built-in one). */
   kubernetesVersionsFile: string | undefined;
+  /** A JSON file of fault-injection rules installed at start (and again at each reset); undefined: none. */
+  faultsFile: string | undefined;
   /** Response checks against the spec: off, warn (log), strict (a violating response becomes a 500). */
   responseValidation: ResponseValidation;
   logRequests: boolean;
+  /** FLOCI_AZ_SERVICES_AKS_JOURNAL_BODIES: the request journal keeps request and response bodies (each capped at 16 KiB). */
+  journalBodies: boolean;
 }
 
 const ENV = "FLOCI_AZ_SERVICES_AKS_";
@@ -99,9 +103,11 @@ export const configVariables: { name: string; flag?: string; default: string; de
   { name: `${ENV}REQUEST_TIMEOUT_MS`, default: "120000", description: "Time a client has to send a whole request (0: no limit); slower ones get 408." },
   { name: `${ENV}STRICT`, flag: "--strict", default: "false", description: "Azure's exact refusals: a subscription id must be a GUID, a resource group must exist, the api-version must be published, the Kubernetes version must be in the catalogue. Off: the product documentation's examples run as written, and each let-off is named in the x-aks-emulator-leniency header and the log." },
   { name: `${ENV}KUBERNETES_VERSIONS_FILE`, default: "", description: "A JSON file replacing the built-in Kubernetes version catalogue (format in the README)." },
+  { name: `${ENV}FAULTS_FILE`, default: "", description: "A JSON array of fault-injection rules installed at start and at each reset (format in the README's Fault injection section)." },
   { name: `${ENV}CHECK_TOKENS`, default: "false", description: "Require on every ARM request a bearer token the emulator issued, unexpired, for its tenant (401 otherwise)." },
   { name: `${ENV}RESPONSE_VALIDATION`, default: "off", description: "Check responses against the spec at run time: off, warn or strict (the tests run strict)." },
   { name: `${ENV}LOG_REQUESTS`, default: "true", description: "Log one line per request." },
+  { name: `${ENV}JOURNAL_BODIES`, default: "false", description: "The request journal (GET /_emulator/requests) keeps request and response bodies, each capped at 16 KiB; returned with ?body=true." },
 ];
 
 export class ConfigError extends Error {}
@@ -219,8 +225,10 @@ export function loadConfig(flags: Record<string, string[]> = {}, env: NodeJS.Pro
     checkTokens: parseBool(`${ENV}CHECK_TOKENS`, env[`${ENV}CHECK_TOKENS`]) ?? false,
     strict: parseBool(`${ENV}STRICT`, pick("STRICT", "--strict")) ?? false,
     kubernetesVersionsFile: pick("KUBERNETES_VERSIONS_FILE") ? expand(pick("KUBERNETES_VERSIONS_FILE")) : undefined,
+    faultsFile: pick("FAULTS_FILE") ? expand(pick("FAULTS_FILE")) : undefined,
     responseValidation: responseValidation as ResponseValidation,
     logRequests: parseBool(`${ENV}LOG_REQUESTS`, env[`${ENV}LOG_REQUESTS`]) ?? true,
+    journalBodies: parseBool(`${ENV}JOURNAL_BODIES`, env[`${ENV}JOURNAL_BODIES`]) ?? false,
   };
   config.subscriptions = listedSubscriptions(env[`${ENV}SUBSCRIPTIONS`], config.strict);
   if (config.apiServerMaxPort < config.apiServerBasePort) {

@@ -3,6 +3,7 @@
 // `aks-emulator ca` prints the local CA certificate, `aks-emulator help` lists the settings.
 import { startApp, StartupError } from "./app.js";
 import { AZ_LOGIN_USAGE, azLogin, AzLoginError, parseAzLoginArgs } from "./cli/azLogin.js";
+import { COVERAGE_USAGE, CoverageCliError, parseCoverageArgs, printCoverage } from "./cli/coverage.js";
 import { ConfigError, configVariables, loadConfig, parseArgs } from "./config.js";
 import { loadOrCreateTls } from "./tls/certificates.js";
 import { consoleLogger } from "./util.js";
@@ -13,6 +14,7 @@ function usage(): string {
     "Usage: aks-emulator [serve] [--port N] [--host ADDR] [--hostname NAME]... [--data-dir DIR]",
     "       aks-emulator ca          print the local CA certificate (PEM) that signs the server certificate",
     "       aks-emulator az-login    point the Azure CLI at a running emulator and sign in (az-login --help)",
+    "       aks-emulator coverage    print a running emulator's AKS API coverage, markdown or JSON (coverage --help)",
     "",
     "Settings (flags override environment variables):",
     ...rows,
@@ -24,6 +26,12 @@ async function main(): Promise<void> {
     const rest = process.argv.slice(3);
     if (rest.some((a) => a === "--help" || a === "-h")) console.log(AZ_LOGIN_USAGE);
     else process.exitCode = await azLogin(parseAzLoginArgs(rest));
+    return;
+  }
+  if (process.argv[2] === "coverage") {
+    const rest = process.argv.slice(3);
+    if (rest.some((a) => a === "--help" || a === "-h")) console.log(COVERAGE_USAGE);
+    else await printCoverage(parseCoverageArgs(rest));
     return;
   }
   const { command, flags } = parseArgs(process.argv.slice(2));
@@ -77,6 +85,10 @@ async function main(): Promise<void> {
 main().catch((error: Error) => {
   if (error instanceof AzLoginError) {
     console.error(`aks-emulator az-login: ${error.message} (aks-emulator az-login --help lists the options)`);
+    process.exit(2);
+  }
+  if (error instanceof CoverageCliError) {
+    console.error(`aks-emulator coverage: ${error.message} (aks-emulator coverage --help lists the options)`);
     process.exit(2);
   }
   if (error instanceof ConfigError) {

@@ -245,6 +245,18 @@ export const errors = {
   noEndpointMatches: (method: string, path: string) => err(404, "NotFound", `No resource or endpoint matches '${method} ${path}'.`),
   /** A web endpoint's failure: its 4xx as InvalidRequestContent, anything else 500 InternalServerError. */
   webEndpointFailed: (status: number, message: string) => err(status, status === 500 ? "InternalServerError" : "InvalidRequestContent", message),
+  /** 400 InvalidFaultRule: a fault-injection rule (POST /_emulator/faults, the faults file) the emulator cannot use. */
+  faultRuleInvalid: (reason: string) => err(400, "InvalidFaultRule", `The fault rule is invalid: ${reason}`),
+  /** 404 FaultRuleNotFound: DELETE /_emulator/faults/{id} of a rule that does not exist. */
+  faultRuleNotFound: (id: string) => err(404, "FaultRuleNotFound", `No fault rule with id '${id}' exists.`),
+  /**
+   * An injected fault's answer (a rule's `error`): the status, code and message the rule names, in
+   * ARM's envelope, with Retry-After when the rule gives one (a 429's or a 503's).
+   */
+  injected: (status: number, code: string, message: string, retryAfter?: number) =>
+    err(status, code, message, undefined, undefined, retryAfter !== undefined ? { "Retry-After": String(retryAfter) } : undefined),
+  /** An injected fault's end of a long-running operation (a rule's `failOperation`): the AKS code and message it names. */
+  injectedOperationFailure: (code: string, message: string) => err(400, code, message),
   /** 500 InternalServerError: the web endpoints could not be loaded. */
   webEndpointsUnavailable: () => err(500, "InternalServerError", "The emulator's web endpoints failed to load."),
 

@@ -3,7 +3,9 @@
 // share, the writes they share (provisioning states, removals, pool records and their machine sets),
 // the backend's view of clusters and pools, and the runner of long-running operations. Handlers
 // never see it: they call the engine's operations.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { errors, operationErrorCode, type ArmError } from "../arm/errors.js";
 import type { LeniencyPolicy } from "../arm/leniency.js";
 import { newOperation, type OperationRecord } from "../arm/lro.js";
@@ -49,6 +51,21 @@ const END_RETRY_FIRST_MS = 100;
 const END_RETRY_MAX_MS = 2000;
 /** The signal of an operation that ends inside the call that starts it: nothing can cancel it. */
 const NEVER_ABORTED = new AbortController().signal;
+
+/**
+ * A fault injected into the long-running operations one call starts (the emulator's fault injection:
+ * a rule's failOperation and operationDelayMs). Neutral of HTTP: the caller names it, the engine
+ * honours it. The operation starts as usual; its completion waits `delayMs` more, then it ends Failed
+ * with `fail`'s code and message when given (the resources Failed, the cluster's
+ * status.provisioningError set, as AKS reports a failed operation).
+ */
+export interface InjectedFault {
+  fail?: { code: string; message: string };
+  delayMs?: number;
+}
+
+/** The fault injected into the operations the call under way starts (EngineCore.withInjected). */
+const injectedFaults = new AsyncLocalStorage<InjectedFault>();
 
 /** The engine's port: what it is given by the composition root. */
 export interface EngineServices {
@@ -406,6 +423,23 @@ export class EngineCore {
 
   // ---- long-running operations ---------------------------------------------------------------------
 
+  /** Runs fn with `fault` injected into every long-running operation it starts, across its awaits too. */
+  withInjected<T>(fault: InjectedFault, fn: () => T): T {
+    return injectedFaults.run(fault, fn);
+  }
+
+  /** The operation with an injected fault: its work, then the delay, then the failure. */
+  private static withFault(spec: OperationSpec, fault: InjectedFault): OperationSpec {
+    return {
+      ...spec,
+      work: async (signal) => {
+        await spec.work(signal);
+        if (fault.delayMs && fault.delayMs > 0) await sleep(fault.delayMs, undefined, { signal });
+        if (fault.fail) throw errors.injectedOperationFailure(fault.fail.code, fault.fail.message);
+      },
+    };
+  }
+
   getOperation(name: string): OperationRecord | undefined {
     return this.store.getOperation(name);
   }
@@ -434,7 +468,9 @@ export class EngineCore {
    * until it ends), runs the work and settles the operation and the resources when the work does.
    * The work receives an AbortSignal that fires when the operation is cancelled (abort).
    */
-  runOperation(spec: OperationSpec): OperationRecord {
+  runOperation(requested: OperationSpec): OperationRecord {
+    const fault = injectedFaults.getStore();
+    const spec = fault ? EngineCore.withFault(requested, fault) : requested;
     return this.transaction(() => {
       const created = newOperation(
         { subscriptionId: spec.subscriptionId, location: spec.location, provider: spec.provider ?? "Microsoft.ContainerService", resourceId: spec.resourceId ?? spec.locks[0].id, action: spec.action },
@@ -451,7 +487,8 @@ export class EngineCore {
       // operation with a result (a RunCommand) still reads it from its work, after the answer.
       // Nothing can cancel an operation that ends before this call returns: its work gets a signal
       // that never fires, and no controller of its own.
-      const instant = this.backend.instant && !spec.result;
+      // An operation with an injected fault ends after the request, as one on a backend that takes time.
+      const instant = this.backend.instant && !spec.result && !fault;
       const controller = instant ? undefined : new AbortController();
       this.running.set(operation.name, { controller, spec });
       this.onRollback(() => this.running.delete(operation.name));

@@ -23,7 +23,7 @@ import type { PageReader } from "../arm/paging.js";
 import { pageReader, type ResourceStore, type StoredResource } from "../store/store.js";
 import { BoundedCache, spread, type Clock, type Logger } from "../util.js";
 import type { ClusterBackend, ClusterRef, CredentialKind, PoolRef } from "./backend.js";
-import { EngineCore } from "./core.js";
+import { EngineCore, type InjectedFault } from "./core.js";
 import { ClusterLifecycle } from "./lifecycle.js";
 import { Machines } from "./machines.js";
 import {
@@ -71,6 +71,11 @@ export class Engine {
     this.lifecycle = new ClusterLifecycle(this.core);
     this.machines = new Machines(this.core);
     this.children = new ChildResources(this.core);
+  }
+
+  /** Runs fn (a request's handler) with `fault` injected into the long-running operations it starts (core.ts InjectedFault). */
+  withInjected<T>(fault: InjectedFault, fn: () => T): T {
+    return this.core.withInjected(fault, fn);
   }
 
   // ---- clusters ----------------------------------------------------------------------------------

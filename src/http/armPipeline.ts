@@ -19,6 +19,8 @@ import { errorResponse, write, writeError } from "./armAnswer.js";
 import { principalOf, verifiedPrincipal, type TokenVerifier } from "./bearerTokens.js";
 import { REQUEST_IDS, requestBaseUrl, sendContinue, type RequestIds, type TaggedResponse } from "./dualProtocolServer.js";
 import { declaredLength, drainBounded, hasBody, isJsonMediaType, readJsonBody } from "./jsonBody.js";
+import { operationFault, type FaultRegistry, type OperationFault } from "./faults.js";
+import type { RequestJournal, ValidationOutcome } from "./journal.js";
 
 export { errorResponse, write } from "./armAnswer.js";
 export { MAX_JSON_DEPTH, nestingExceeds } from "./jsonBody.js";
@@ -39,6 +41,10 @@ export interface PipelineOptions {
   onResponseViolation?: (violation: ResponseViolation) => void;
   /** The emulator's token issuer: with FLOCI_AZ_SERVICES_AKS_CHECK_TOKENS every ARM request needs one of its tokens. */
   issuer?: TokenVerifier;
+  /** Fault injection (http/faults.ts, /_emulator/faults): the injectFaults stage applies its rules. */
+  faults?: FaultRegistry;
+  /** The request journal and API coverage (GET /_emulator/requests, /_emulator/coverage): the last stage records every ARM request. */
+  journal?: RequestJournal;
 }
 
 export interface ResponseViolation {
@@ -95,6 +101,12 @@ export class RequestContext {
   response: ArmResponse | undefined = undefined;
   /** Headers the emulator adds to the answer, as name, value pairs for the writer. */
   readonly added: string[] = [];
+  /** A fault injected into the long-running operation the handler starts (injectFaults). */
+  injected: OperationFault | undefined = undefined;
+  /** When the request arrived (performance.now()), and what the validation stages found: for the journal. */
+  readonly started = performance.now();
+  requestValidation: ValidationOutcome = "notReached";
+  responseValidation: ValidationOutcome = "notReached";
 
   constructor(
     readonly req: IncomingMessage,
@@ -118,6 +130,7 @@ export const ARM_STAGES: readonly Stage[] = [
   authenticate, // the caller (token checks)
   checkSubscription, // a subscription id that is no GUID: let off, or InvalidSubscriptionId
   resolveApiVersion, // AKS: the serving document; a platform route: its policy
+  injectFaults, // a matching fault rule (http/faults.ts): an error, a delay, a dropped connection, an operation fault
   readBody, // size and nesting limits
   normaliseRequest, // AKS: the body as ARM reads it (read-only properties, nulls, unset values)
   validateRequest, // AKS: ajv against the serving document
@@ -127,6 +140,7 @@ export const ARM_STAGES: readonly Stage[] = [
   validateResponse,
   addHeaders, // x-aks-emulator-api-document, x-aks-emulator-leniency
   writeAnswer,
+  recordRequest, // the request journal and API coverage (http/journal.ts)
 ];
 
 /** An error thrown by a stage before this one becomes the request's answer, and the stages from here on still run. */
@@ -292,6 +306,34 @@ export function resolveApiVersion(ctx: RequestContext, p: Pipeline): void {
 }
 
 /**
+ * Fault injection (http/faults.ts): the first rule that matches the request answers its ARM error,
+ * delays the answer, drops the connection, or marks the request so the operation it starts fails or
+ * ends later (the engine's InjectedFault, handed over in handle). Before the request touches state.
+ */
+export function injectFaults(ctx: RequestContext, p: Pipeline): StageResult {
+  const faults = p.faults;
+  if (!faults || faults.empty) return;
+  const route = ctx.route!;
+  const rule = faults.take({ operationId: route.operationId, method: ctx.req.method ?? route.method, resourceId: `/${ctx.segments.join("/")}`, apiVersion: ctx.apiVersion });
+  if (!rule) return;
+  p.logger.info(`aks-emulator: fault ${rule.id} fired on ${route.operationId} ${ctx.path}`);
+  if (rule.drop) {
+    // The connection closes without an answer (after the delay, when the rule has one).
+    const drop = () => ctx.req.socket.destroy();
+    if (rule.delayMs) setTimeout(drop, rule.delayMs);
+    else drop();
+    return HANDED_OFF;
+  }
+  ctx.injected = operationFault(rule);
+  const error = rule.error && errors.injected(rule.error.status, rule.error.code, rule.error.message, rule.error.retryAfter);
+  if (!rule.delayMs) {
+    if (error) throw error;
+    return;
+  }
+  return new Promise<void>((resolve, reject) => setTimeout(() => (error ? reject(error) : resolve()), rule.delayMs));
+}
+
+/**
  * The JSON body, when the request has one; the common request has none and needs no turn of the event
  * loop. A body over the limit is refused before anything of it is read, one that is not
  * application/json (415) as soon as that is known; a client waiting on 100 Continue gets it only
@@ -331,7 +373,11 @@ export function normaliseRequest(ctx: RequestContext, p: Pipeline): void {
 /** An AKS request against its version's own document (ajv): ARM's codes for what the spec refuses. */
 export function validateRequest(ctx: RequestContext): void {
   const { document, params, body } = ctx;
-  if (!document) return;
+  if (!document) {
+    ctx.requestValidation = "skipped";
+    return;
+  }
+  ctx.requestValidation = "failed";
   const issues = document
     .validateRequest(ctx.route!.operationId, { params, query: ctx.query, headers: ctx.req.headers as Record<string, any>, body })
     // ARM ignores query parameters an operation does not declare: clients add their own, and
@@ -340,6 +386,7 @@ export function validateRequest(ctx: RequestContext): void {
     // A subscription that is no GUID was let off above (or refused in strict mode).
     .filter((issue) => issue.location !== "path/subscriptionId");
   if (issues.length) throw requestValidationError(issues, params, body);
+  ctx.requestValidation = "passed";
 }
 
 /** The operation's handler. */
@@ -368,7 +415,9 @@ export function handle(ctx: RequestContext, p: Pipeline): StageResult {
   const { store } = p.services;
   let response: ReturnType<typeof handler>;
   try {
-    response = store.deferCommits(() => handler(armRequest, p.services));
+    const run = () => handler(armRequest, p.services);
+    const injected = ctx.injected;
+    response = store.deferCommits(injected ? () => p.services.engine.withInjected(injected, run) : run);
   } catch (error) {
     const committed = store.durable();
     if (!committed) throw error;
@@ -420,10 +469,14 @@ export function projectToVersion(ctx: RequestContext): void {
 /** The answer against the version's document: reported (onResponseViolation, the log), and in strict response validation refused. */
 export function validateResponse(ctx: RequestContext, p: Pipeline): void {
   const { document } = ctx;
-  if (!document || p.config.responseValidation === "off") return;
+  if (!document || p.config.responseValidation === "off") {
+    ctx.responseValidation = "skipped";
+    return;
+  }
   const response = ctx.response!;
   const operationId = ctx.route!.operationId;
   const issues = document.validateResponse(operationId, response.status, response.body);
+  ctx.responseValidation = issues.length ? "failed" : "passed";
   if (!issues.length) return;
   p.onResponseViolation?.({ operationId, apiVersion: ctx.apiVersion, document: document.version, status: response.status, issues });
   const summary = issues.slice(0, 5).map((i) => `${i.location} ${i.message}`).join("; ");
@@ -455,6 +508,32 @@ export function writeAnswer(ctx: RequestContext, p: Pipeline): void {
   // Answered before its body was all read (refused, or the handler did not need it): what the client
   // still sends is read and dropped, so it reads the answer, up to a bound; then the connection closes.
   if (!req.complete && hasBody(req)) drainBounded(req, drainBound(p.config.maxBodyBytes));
+}
+
+/** The answered request into the journal and the coverage counts, when the pipeline has a journal. Bodies are kept only when the journal keeps them. */
+export function recordRequest(ctx: RequestContext, p: Pipeline): void {
+  const journal = p.journal;
+  if (!journal) return;
+  const { ids } = ctx;
+  journal.record(
+    {
+      time: new Date(Date.now() - (performance.now() - ctx.started)).toISOString(),
+      method: ctx.req.method ?? "",
+      path: ctx.path,
+      apiVersion: ctx.apiVersion || (ctx.query["api-version"] ?? ""),
+      operationId: ctx.route?.operationId,
+      document: ctx.document?.version,
+      status: ctx.res.headersSent ? ctx.res.statusCode : (ctx.response?.status ?? 0),
+      durationMs: Math.round((performance.now() - ctx.started) * 100) / 100,
+      requestValidation: ctx.requestValidation,
+      responseValidation: ctx.responseValidation,
+      requestId: ids.requestId,
+      correlationId: ids.correlationId,
+      clientRequestId: ids.clientRequestId,
+    },
+    journal.keepBodies ? ctx.body : undefined,
+    journal.keepBodies ? ctx.response?.body : undefined,
+  );
 }
 
 /** How much of a refused body the server reads and drops before it closes the connection instead. */

@@ -13,16 +13,16 @@ import type { VersionPolicy } from "./armPipeline.js";
 /** A web endpoint: an express path (`use`: every path under it) and the name of its handler. */
 export interface WebRoute {
   kind: "web";
-  method: "use" | "get" | "post";
+  method: "use" | "get" | "post" | "delete";
   path: string | string[];
   endpoint: WebEndpointName;
-  /** OAuth token requests are HTML form posts. */
-  body?: "form";
+  /** OAuth token requests are HTML form posts; the fault rules are JSON. */
+  body?: "form" | "json";
 }
 
 export type EmulatorRoute = PlatformRoute | WebRoute;
 
-const web = (method: WebRoute["method"], path: WebRoute["path"], endpoint: WebEndpointName, body?: "form"): WebRoute =>
+const web = (method: WebRoute["method"], path: WebRoute["path"], endpoint: WebEndpointName, body?: WebRoute["body"]): WebRoute =>
   body ? { kind: "web", method, path, endpoint, body } : { kind: "web", method, path, endpoint };
 
 export const NON_AKS_ROUTES: readonly EmulatorRoute[] = [
@@ -44,6 +44,15 @@ export const NON_AKS_ROUTES: readonly EmulatorRoute[] = [
   web("get", "/_emulator/health", "health"),
   web("get", "/_emulator/api-versions", "apiVersions"),
   web("post", "/_emulator/reset", "reset"),
+  // Fault injection (http/faults.ts).
+  web("get", "/_emulator/faults", "faults"),
+  web("post", "/_emulator/faults", "addFault", "json"),
+  web("delete", "/_emulator/faults", "clearFaults"),
+  web("delete", "/_emulator/faults/:id", "deleteFault"),
+  // The request journal and API coverage (http/journal.ts).
+  web("get", "/_emulator/requests", "requests"),
+  web("delete", "/_emulator/requests", "clearRequests"),
+  web("get", "/_emulator/coverage", "coverage"),
 ];
 
 export const webRoutes: readonly WebRoute[] = NON_AKS_ROUTES.filter((route): route is WebRoute => route.kind === "web");
@@ -61,6 +70,6 @@ export function armRoutes(aksRoutes: readonly RouteDef[], aksHandlers: Readonly<
 }
 
 /** The emulator's own web endpoints (http/webEndpoints.ts); the identity ones are platform/identity.ts's. */
-export type EmulatorEndpointName = "health" | "apiVersions" | "reset";
+export type EmulatorEndpointName = "health" | "apiVersions" | "reset" | "requests" | "clearRequests" | "coverage" | "faults" | "addFault" | "clearFaults" | "deleteFault";
 
 export type WebEndpointName = keyof IdentityEndpoints | EmulatorEndpointName;

@@ -12,11 +12,12 @@ export type WebEndpoints = Partial<Record<WebEndpointName, RequestHandler>>;
 /** Mounts routes on an app or router, each with its named handler from `endpoints`. */
 export function mountWebRoutes(target: IRouter, routes: readonly WebRoute[], endpoints: WebEndpoints): void {
   const form = express.urlencoded({ extended: false, limit: "1mb" });
+  const json = express.json({ limit: "1mb" });
   for (const route of routes) {
     const handler = endpoints[route.endpoint];
     if (!handler) throw new Error(`no handler for the web endpoint '${route.endpoint}'`);
     if (route.method === "use") target.use(route.path, handler);
-    else if (route.body === "form") target[route.method](route.path, form, handler);
+    else if (route.body) target[route.method](route.path, route.body === "form" ? form : json, handler);
     else target[route.method](route.path, handler);
   }
 }

@@ -5,12 +5,14 @@ import type { RequestHandler } from "express";
 import { documentSources } from "../../generated/operations.js";
 import { servedVersionTable } from "../api/apiVersions.js";
 import type { SpecRegistry } from "../api/spec.js";
-import { errors } from "../arm/errors.js";
+import { ArmError, errors } from "../arm/errors.js";
 import type { Config } from "../config.js";
 import type { Services } from "../handlers/contract.js";
 import type { Issuer } from "../platform/identity.js";
 import type { Logger } from "../util.js";
 import { errorResponse, write } from "./armAnswer.js";
+import { journalFilter, type RequestJournal } from "./journal.js";
+import type { FaultRegistry } from "./faults.js";
 import { webRoutes, type EmulatorEndpointName } from "./routes.js";
 
 export interface WebEndpointContext {
@@ -21,10 +23,14 @@ export interface WebEndpointContext {
   mode: { kind: string };
   issuer: () => Promise<Issuer>;
   caCertPem: () => string;
+  /** The ARM pipeline's request journal and coverage counts. */
+  journal: RequestJournal;
+  /** Fault injection's rules (/_emulator/faults). */
+  faults: FaultRegistry;
 }
 
 /** The /_emulator endpoints' handlers (the CA's is with the identity endpoints, which know the CA). */
-function emulatorEndpoints({ config, spec, engine, logger, mode }: WebEndpointContext) {
+function emulatorEndpoints({ config, spec, engine, logger, mode, journal, faults }: WebEndpointContext) {
   return {
     health: (_req, res) => {
       res.json({ status: "ok", mode: mode.kind, strict: config.strict, apiVersions: spec.versionNames });
@@ -41,8 +47,58 @@ function emulatorEndpoints({ config, spec, engine, logger, mode }: WebEndpointCo
     },
     reset: async (_req, res) => {
       await engine.resetAll();
+      journal.reset();
+      faults.reset();
       logger.info("aks-emulator: state reset");
       res.status(204).end();
+    },
+    // Recent ARM requests, newest first: ?operationId=&method=&status=&apiVersion=&resourceId= (path prefix)&$top=&body=true.
+    requests: (req, res) => {
+      let filter;
+      try {
+        filter = journalFilter(req.query as Record<string, unknown>);
+      } catch (error) {
+        write(res, errorResponse(errors.webEndpointFailed(400, (error as Error).message)), false);
+        return;
+      }
+      const withBodies = req.query.body === "true";
+      const entries = journal.list(filter);
+      res.json({
+        value: withBodies ? entries : entries.map(({ requestBody: _q, responseBody: _r, ...entry }) => entry),
+        bodiesKept: journal.keepBodies,
+        limits: { entries: journal.maxEntries, bytes: journal.maxBytes },
+        size: journal.size,
+      });
+    },
+    clearRequests: (_req, res) => {
+      journal.clear();
+      res.status(204).end();
+    },
+    coverage: (_req, res) => {
+      res.json(journal.coverageReport());
+    },
+    // Fault injection: the rules with how often each fired; add one (201); remove one or all.
+    faults: (_req, res) => {
+      res.json({ value: faults.list() });
+    },
+    addFault: (req, res) => {
+      try {
+        const rule = faults.add(req.body);
+        logger.info(`aks-emulator: fault ${rule.id} added: ${JSON.stringify(rule)}`);
+        res.status(201).json(rule);
+      } catch (error) {
+        if (!(error instanceof ArmError)) throw error;
+        write(res, errorResponse(error), false);
+      }
+    },
+    clearFaults: (_req, res) => {
+      faults.clear();
+      res.status(204).end();
+    },
+    deleteFault: (req, res) => {
+      const id = String(req.params.id);
+      if (faults.remove(id)) res.status(204).end();
+      else write(res, errorResponse(errors.faultRuleNotFound(id)), false);
     },
   } satisfies Record<EmulatorEndpointName, RequestHandler>;
 }

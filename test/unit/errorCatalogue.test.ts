@@ -39,6 +39,8 @@ const SAMPLE_ARGS: Partial<{ [K in keyof ErrorCatalogue]: Parameters<ErrorCatalo
   apiServerNotReady: ["c1", "k3s-server", 6443, 120, "no answer", ""],
   nodesExited: ["c1", ["node-0 (exited)"], ""],
   nodesNotReady: ["c1", 120, ["node-0"]],
+  injected: [429, "TooManyRequests", "Too many requests, retry later.", 1],
+  injectedOperationFailure: ["VMExtensionProvisioningError", "VM has reported a failure when processing extension."],
 };
 
 function build(name: keyof ErrorCatalogue): ArmError {

@@ -97,6 +97,7 @@ describe("the ARM pipeline's stages", () => {
       "authenticate",
       "checkSubscription",
       "resolveApiVersion",
+      "injectFaults",
       "readBody",
       "normaliseRequest",
       "validateRequest",
@@ -105,6 +106,7 @@ describe("the ARM pipeline's stages", () => {
       "validateResponse",
       "addHeaders",
       "writeAnswer",
+      "recordRequest",
     ]);
   });
 
