@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // CLI: `aks-emulator [serve] [--port N] [--host H] [--hostname NAME]... [--data-dir DIR]`,
-// `aks-emulator ca` prints the local CA certificate, `aks-emulator help` lists the settings.
+// `aks-emulator ca` prints the local CA certificate, `aks-emulator help` lists the settings and the
+// client commands (az-login, coverage, kubeconfig, env).
 import { startApp, StartupError } from "./app.js";
-import { AZ_LOGIN_USAGE, azLogin, AzLoginError, parseAzLoginArgs } from "./cli/azLogin.js";
-import { COVERAGE_USAGE, CoverageCliError, parseCoverageArgs, printCoverage } from "./cli/coverage.js";
+import { CliError } from "./cli/emulatorClient.js";
 import { ConfigError, configVariables, loadConfig, parseArgs } from "./config.js";
 import { loadOrCreateTls } from "./tls/certificates.js";
 import { consoleLogger } from "./util.js";
@@ -15,23 +15,41 @@ function usage(): string {
     "       aks-emulator ca          print the local CA certificate (PEM) that signs the server certificate",
     "       aks-emulator az-login    point the Azure CLI at a running emulator and sign in (az-login --help)",
     "       aks-emulator coverage    print a running emulator's AKS API coverage, markdown or JSON (coverage --help)",
+    "       aks-emulator kubeconfig  merge a cluster's kubeconfig into ~/.kube/config, as az aks get-credentials (kubeconfig --help)",
+    "       aks-emulator env         print the exports that make each SDK, az and Terraform trust and sign in to it (env --help)",
     "",
     "Settings (flags override environment variables):",
     ...rows,
   ].join("\n");
 }
 
+/** The commands that set clients up or read a running emulator: each loaded only when run, so the server starts without them. */
+const CLIENT_COMMANDS: Record<string, () => Promise<{ usage: string; run(argv: string[]): Promise<number | void> }>> = {
+  "az-login": async () => {
+    const { AZ_LOGIN_USAGE, azLogin, parseAzLoginArgs } = await import("./cli/azLogin.js");
+    return { usage: AZ_LOGIN_USAGE, run: (argv) => azLogin(parseAzLoginArgs(argv)) };
+  },
+  coverage: async () => {
+    const { COVERAGE_USAGE, parseCoverageArgs, printCoverage } = await import("./cli/coverage.js");
+    return { usage: COVERAGE_USAGE, run: (argv) => printCoverage(parseCoverageArgs(argv)) };
+  },
+  kubeconfig: async () => {
+    const { KUBECONFIG_USAGE, kubeconfig, parseKubeconfigArgs } = await import("./cli/kubeconfig.js");
+    return { usage: KUBECONFIG_USAGE, run: (argv) => kubeconfig(parseKubeconfigArgs(argv)) };
+  },
+  env: async () => {
+    const { ENV_USAGE, parseEnvArgs, printEnv } = await import("./cli/env.js");
+    return { usage: ENV_USAGE, run: (argv) => printEnv(parseEnvArgs(argv)) };
+  },
+};
+
 async function main(): Promise<void> {
-  if (process.argv[2] === "az-login") {
+  const clientCommand = Object.hasOwn(CLIENT_COMMANDS, process.argv[2] ?? "") ? CLIENT_COMMANDS[process.argv[2]] : undefined;
+  if (clientCommand) {
+    const { usage: commandUsage, run } = await clientCommand();
     const rest = process.argv.slice(3);
-    if (rest.some((a) => a === "--help" || a === "-h")) console.log(AZ_LOGIN_USAGE);
-    else process.exitCode = await azLogin(parseAzLoginArgs(rest));
-    return;
-  }
-  if (process.argv[2] === "coverage") {
-    const rest = process.argv.slice(3);
-    if (rest.some((a) => a === "--help" || a === "-h")) console.log(COVERAGE_USAGE);
-    else await printCoverage(parseCoverageArgs(rest));
+    if (rest.some((a) => a === "--help" || a === "-h")) console.log(commandUsage);
+    else process.exitCode = (await run(rest)) ?? 0;
     return;
   }
   const { command, flags } = parseArgs(process.argv.slice(2));
@@ -83,12 +101,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: Error) => {
-  if (error instanceof AzLoginError) {
-    console.error(`aks-emulator az-login: ${error.message} (aks-emulator az-login --help lists the options)`);
-    process.exit(2);
-  }
-  if (error instanceof CoverageCliError) {
-    console.error(`aks-emulator coverage: ${error.message} (aks-emulator coverage --help lists the options)`);
+  if (error instanceof CliError) {
+    const command = process.argv[2];
+    console.error(`aks-emulator ${command}: ${error.message} (aks-emulator ${command} --help lists the options)`);
     process.exit(2);
   }
   if (error instanceof ConfigError) {

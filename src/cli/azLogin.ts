@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadConfig } from "../config.js";
+import { CliError, fetchCa } from "./emulatorClient.js";
 
 export interface AzLoginOptions {
   endpoint: string;
@@ -35,7 +36,7 @@ export const AZ_LOGIN_USAGE = [
   "  emulator's CA, else the CA fetched from the emulator and saved in az's configuration folder.",
 ].join("\n");
 
-export class AzLoginError extends Error {}
+export class AzLoginError extends CliError {}
 
 const FLAGS: Record<string, keyof AzLoginOptions> = {
   "--endpoint": "endpoint",
@@ -89,21 +90,6 @@ function runAz(options: AzLoginOptions, args: string[], env: NodeJS.ProcessEnv):
   });
 }
 
-/** The emulator's CA, over plain HTTP on the same port (the port speaks both). */
-async function fetchCa(endpoint: string): Promise<string> {
-  const url = new URL("/_emulator/ca.pem", endpoint);
-  url.protocol = "http:";
-  let answer: Response;
-  try {
-    answer = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  } catch (error) {
-    throw new AzLoginError(`cannot reach the emulator at ${url.href} (${(error as Error).cause ?? (error as Error).message}): is it running? (or pass --ca-bundle FILE)`);
-  }
-  const text = await answer.text();
-  if (!answer.ok || !text.includes("BEGIN CERTIFICATE")) throw new AzLoginError(`${url.href} answered ${answer.status}, not a PEM certificate`);
-  return text;
-}
-
 const shown = (args: string[], secret: string) => ["az", ...args.map((a) => (a === secret ? "***" : /\s/.test(a) ? `'${a}'` : a))].join(" ");
 
 /** Runs the set-up; writes what it does to `out`. Resolves with the process exit code. */
@@ -111,7 +97,7 @@ export async function azLogin(options: AzLoginOptions, out: (line: string) => vo
   let caBundle = options.caBundle ? resolve(options.caBundle) : undefined;
   if (caBundle && !existsSync(caBundle)) throw new AzLoginError(`--ca-bundle: ${caBundle} does not exist`);
   if (!caBundle) {
-    const ca = (await fetchCa(options.endpoint)).trim();
+    const ca = (await fetchCa(new URL(options.endpoint))).trim();
     const fromEnv = env.REQUESTS_CA_BUNDLE;
     if (fromEnv && existsSync(fromEnv) && readFileSync(fromEnv, "utf8").includes(ca)) caBundle = fromEnv;
     else {

@@ -1,6 +1,7 @@
 // `aks-emulator coverage [--url URL] [--format markdown|json]`: prints a running emulator's API
 // coverage (GET /_emulator/coverage), so a CI job can publish which AKS operations its tests called.
 import { coverageMarkdown, type CoverageReport } from "../http/journal.js";
+import { CliError } from "./emulatorClient.js";
 
 export const COVERAGE_USAGE = [
   "Usage: aks-emulator coverage [--url URL] [--format markdown|json]",
@@ -9,7 +10,7 @@ export const COVERAGE_USAGE = [
   "  (trust its CA: aks-emulator ca > ca.pem; NODE_EXTRA_CA_CERTS=ca.pem; or use its http:// URL), --format markdown.",
 ].join("\n");
 
-export class CoverageCliError extends Error {}
+export class CoverageCliError extends CliError {}
 
 export interface CoverageArgs {
   url: string;

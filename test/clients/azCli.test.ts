@@ -194,6 +194,26 @@ describe(`the Azure CLI (${AZ_CLI}) signed in by aks-emulator az-login`, () => {
     expect(kubeconfig.clusters).toEqual([{ name: "aks1", cluster: { server: "https://localhost:6443", "insecure-skip-tls-verify": true } }]);
   });
 
+  it("aks-emulator kubeconfig (user, then --admin) writes what az aks get-credentials wrote, as kubectl reads both", async () => {
+    const ours = join(home, "aks-emulator.kubeconfig");
+    for (const extra of [[], ["--admin"]]) {
+      const merged = await run(process.execPath, [MAIN, "kubeconfig", "--endpoint", emu.url, "-g", RG, "-n", "aks1", "-f", ours, ...extra], env);
+      expect(merged.code, merged.stderr).toBe(0);
+    }
+    const view = async (file: string) => {
+      const shown = await run("kubectl", ["config", "view", "--raw", "-o", "json", "--kubeconfig", file], env);
+      expect(shown.code, shown.stderr).toBe(0);
+      return JSON.parse(shown.stdout);
+    };
+    expect(await view(ours)).toEqual(await view(join(home, ".kube", "config")));
+  });
+
+  it("after eval \"$(aks-emulator env)\", az trusts the emulator with no other setting", async () => {
+    const shell = await run("bash", ["-euo", "pipefail", "-c", `eval "$('${process.execPath}' '${MAIN}' env --endpoint '${emu.url}')"; '${azPath}' aks list -g '${RG}' -o json`], { ...env, REQUESTS_CA_BUNDLE: undefined });
+    expect(shell.code, shell.stderr).toBe(0);
+    expect(JSON.parse(shell.stdout).map((c: { name: string }) => c.name)).toContain("aks1");
+  });
+
   it("aks nodepool add, list and scale", async () => {
     const pool = (await az(["aks", "nodepool", "add", "-g", RG, "--cluster-name", "aks1", "-n", "userpool", "--node-count", "2", "-o", "json"])).json;
     expect(pool).toMatchObject({ name: "userpool", count: 2, mode: "User", provisioningState: "Succeeded", currentOrchestratorVersion: version });
