@@ -13,91 +13,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertBuildIsCurrent, CLI, freePort, ROOT, SUBSCRIPTION } from "../durability/childEmulator.js";
 import { jsonOrUndefined } from "../support/sdk.js";
-
-/** The seed sits in shared/ beside the repository (CI lays a copy there too). */
-const SEED = resolve(ROOT, "..", "shared", "seed", "000_95a56bac639d0e4e.txt");
-const SEED_PORT = "localhost:4577";
-const KUBECTL_LINE = "kubectl --kubeconfig ~/.kube/my-cluster.yaml get nodes";
-const KUBECONFIG_CHECK = "test -s ~/.kube/my-cluster.yaml";
-const LENIENCY_HEADER = "x-aks-emulator-leniency";
-const LENIENCY_KINDS = ["api-version", "kubernetes-version", "resource-group", "subscription-id"];
-
-// ---------------------------------------------------------------------------------------------------
-// The seed's text
-
-interface Step {
-  number: number;
-  title: string;
-  /** The step's shell code as the seed prints it (port 4577). */
-  code: string;
-}
-
-/**
- * The quickstart's steps: the text between "1 — Create a cluster" and "SDK Integration", cut at the
- * "N — Title" headings. The seed is a page's text without code fences, so a step's code is told from its
- * prose by paragraphs (blank-line separated): a paragraph whose first line reads as an English sentence
- * ("In real mode, ...", "In mocked mode ...") and whose text ends with a full stop is prose; the others
- * (curl, while, KUBECONFIG_B64=..., echo, kubectl, # comments) are the step's code, blank lines kept.
- */
-function quickstartSteps(seedText: string): Step[] {
-  const text = seedText.replace(/\r\n/g, "\n");
-  const start = text.indexOf("1 — Create a cluster");
-  const end = text.indexOf("SDK Integration", start);
-  if (start < 0 || end < 0) throw new Error(`${SEED}: no text between "1 — Create a cluster" and "SDK Integration"; the seed changed`);
-  const section = text.slice(start, end);
-  const headings = [...section.matchAll(/^(\d) — (.+)$/gm)];
-  return headings.map((heading, i) => {
-    const bodyStart = heading.index! + heading[0].length;
-    const bodyEnd = i + 1 < headings.length ? headings[i + 1].index! : section.length;
-    const paragraphs = section.slice(bodyStart, bodyEnd).split(/\n[ \t]*\n/);
-    const isProse = (p: string) => /^[A-Z][a-z]+,? [a-z]/.test(p.trim()) && /\.$/.test(p.trim());
-    const code = paragraphs.filter((p) => p.trim() && !isProse(p)).map((p) => p.replace(/^\n+|\s+$/g, "")).join("\n\n");
-    return { number: Number(heading[1]), title: heading[2].trim(), code };
-  });
-}
-
-/** The code as the test runs it: the port, and (step 3) the kubectl line. */
-function runnable(step: Step, port: number): string {
-  if (!step.code.includes(SEED_PORT)) throw new Error(`step ${step.number} (${step.title}) no longer names ${SEED_PORT}; the seed changed:\n${step.code}`);
-  let code = step.code.split(SEED_PORT).join(`localhost:${port}`);
-  if (step.number === 3) {
-    const lines = code.split("\n");
-    const at = lines.findIndex((line) => line.trim() === KUBECTL_LINE);
-    if (at < 0 || lines.filter((line) => line.trim() === KUBECTL_LINE).length !== 1) {
-      throw new Error(`step 3 does not have exactly one line '${KUBECTL_LINE}'; the seed changed:\n${step.code}`);
-    }
-    lines[at] = KUBECONFIG_CHECK;
-    code = lines.join("\n");
-  }
-  return code;
-}
-
-/** Step 1's curl command, read as a request (for the checks that need a status or headers). */
-interface SeedRequest {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-function curlRequest(step: Step): SeedRequest {
-  const code = step.code.replace(/\\\n/g, " ");
-  const method = code.match(/-X\s+([A-Z]+)/)?.[1];
-  const url = code.match(/"(http:\/\/localhost:4577\/[^"]+)"/)?.[1];
-  const body = code.match(/-d\s+'([^']*)'/)?.[1];
-  const headers: Record<string, string> = {};
-  for (const [, header] of code.matchAll(/-H\s+"([^"]+)"/g)) {
-    const colon = header.indexOf(":");
-    headers[header.slice(0, colon).trim().toLowerCase()] = header.slice(colon + 1).trim();
-  }
-  if (!method || !url || body === undefined) throw new Error(`step ${step.number}: cannot read the curl command as a request; the seed changed:\n${step.code}`);
-  return { method, url, headers, body };
-}
+import { bash, type BashRun, curlRequest, type SeedRequest, describeRun, KUBECTL_LINE, LENIENCY_HEADER, LENIENCY_KINDS, runnable, SEED_PORT, seedStep as step, seedSteps as steps } from "../support/seedQuickstart.js";
 
 // ---------------------------------------------------------------------------------------------------
 // The emulator as users start it, and bash as users run the steps
@@ -156,37 +77,6 @@ async function startAsUsersDo(env: Record<string, string>, keyDir: string, timeo
   throw new Error(`the emulator (${JSON.stringify(env)}) did not answer ${httpUrl}/_emulator/health within ${timeoutMs} ms (last: ${last}):\n${output}`);
 }
 
-interface BashRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  script: string;
-}
-
-/** `bash -euo pipefail -c SCRIPT` with HOME set; never rejects (the caller reports what happened). */
-function bash(script: string, home: string, timeoutMs = 30_000): Promise<BashRun> {
-  return new Promise((done) => {
-    const child = spawn("bash", ["-euo", "pipefail", "-c", script], { cwd: home, env: { ...process.env, HOME: home }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    const timer = setTimeout(() => {
-      stderr += `\n[test: killed after ${timeoutMs} ms]`;
-      child.kill("SIGKILL");
-    }, timeoutMs);
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      done({ code, signal, stdout, stderr, script });
-    });
-  });
-}
-
-function describeRun(label: string, run: BashRun): string {
-  return `${label}: bash exited ${run.code ?? run.signal}\n--- script ---\n${run.script}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`;
-}
-
 function parseJson(label: string, text: string): any {
   try {
     return JSON.parse(text);
@@ -213,13 +103,6 @@ const shown = (label: string, answer: Answer) =>
 
 // ---------------------------------------------------------------------------------------------------
 
-const seedText = readFileSync(SEED, "utf8");
-const steps = quickstartSteps(seedText);
-const step = (n: number): Step => {
-  const found = steps.find((s) => s.number === n);
-  if (!found) throw new Error(`the seed's quickstart has no step ${n} (found: ${steps.map((s) => `${s.number} — ${s.title}`).join(", ")})`);
-  return found;
-};
 
 describe("the seed's quickstart text", () => {
   it("has steps 1-4, each with shell code that names localhost:4577", () => {
