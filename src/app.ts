@@ -13,11 +13,13 @@ import { startHealthWatch } from "./engine/health.js";
 import { isStopped } from "./engine/lifecycle.js";
 import { loadVersionCatalogue } from "./engine/versions.js";
 import { CLUSTER_TYPE, Engine } from "./engine/engine.js";
+import { engineInventory } from "./engine/inventory.js";
 import { aksHandlers } from "./handlers/index.js";
 import { createArmPipeline, type ResponseViolation } from "./http/armPipeline.js";
 import { createDualProtocolServer, type DualProtocolServer } from "./http/dualProtocolServer.js";
 import { RequestJournal } from "./http/journal.js";
 import { FaultRegistry, loadFaultsFile } from "./http/faults.js";
+import { RateLimiter } from "./http/rateLimits.js";
 import { armRoutes } from "./http/routes.js";
 import { webEndpoints } from "./http/webEndpoints.js";
 import { recoverInterruptedOperations } from "./engine/recovery.js";
@@ -131,17 +133,19 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
   const faults = new FaultRegistry(startupFaults);
   if (startupFaults.length) logger.info(`aks-emulator: ${startupFaults.length} fault rule(s) from ${config.faultsFile}`);
+  const rateLimits = new RateLimiter(config.rateLimit);
   const pipeline = createArmPipeline({
     services,
     spec,
     routes,
     handlers,
     platformVersions,
-    fallback: webEndpoints({ config, spec, engine, logger, mode, issuer, caCertPem: () => tls.caCertPem, journal, faults }),
+    fallback: webEndpoints({ config, spec, engine, logger, mode, issuer, caCertPem: () => tls.caCertPem, journal, faults, rateLimits, inventory: engineInventory(engine) }),
     onResponseViolation: options.onResponseViolation,
     issuer: { verify: async (token, accepted) => (await issuer()).verify(token, accepted) },
     journal,
     faults,
+    rateLimits,
   });
   const server = createDualProtocolServer(pipeline, { key: tls.keyPem, cert: tls.certPem }, {
     // node requires headersTimeout <= requestTimeout (0: no request limit).

@@ -5,6 +5,20 @@ import { join, resolve } from "node:path";
 
 export type ResponseValidation = "off" | "warn" | "strict";
 
+/** One of ARM's token buckets: how many requests it holds, and how many come back each second. */
+export interface RateBucket {
+  size: number;
+  perSecond: number;
+}
+
+/** ARM's request throttling (http/rateLimits.ts): the buckets of one principal in one subscription; `enforce` refuses when one is empty. */
+export interface RateLimitConfig {
+  enforce: boolean;
+  reads: RateBucket;
+  writes: RateBucket;
+  deletes: RateBucket;
+}
+
 export interface Config {
   port: number;
   /** Address to bind; "::" also accepts IPv4 where the host has IPv6, else 0.0.0.0 is used. */
@@ -72,6 +86,8 @@ export interface Config {
   logRequests: boolean;
   /** FLOCI_AZ_SERVICES_AKS_JOURNAL_BODIES: the request journal keeps request and response bodies (each capped at 16 KiB). */
   journalBodies: boolean;
+  /** FLOCI_AZ_SERVICES_AKS_RATE_LIMIT*: the x-ms-ratelimit-remaining-* counts, and whether an empty bucket refuses (429). */
+  rateLimit: RateLimitConfig;
 }
 
 const ENV = "FLOCI_AZ_SERVICES_AKS_";
@@ -108,6 +124,10 @@ export const configVariables: { name: string; flag?: string; default: string; de
   { name: `${ENV}RESPONSE_VALIDATION`, default: "off", description: "Check responses against the spec at run time: off, warn or strict (the tests run strict)." },
   { name: `${ENV}LOG_REQUESTS`, default: "true", description: "Log one line per request." },
   { name: `${ENV}JOURNAL_BODIES`, default: "false", description: "The request journal (GET /_emulator/requests) keeps request and response bodies, each capped at 16 KiB; returned with ?body=true." },
+  { name: `${ENV}RATE_LIMIT`, default: "false", description: "Refuse ARM requests as ARM's throttling does (429 SubscriptionRequestsThrottled with Retry-After) when a token bucket is empty. Off: the x-ms-ratelimit-remaining-* headers count down and refill, and nothing is refused." },
+  { name: `${ENV}RATE_LIMIT_READS`, default: "250,25", description: "Reads (GET, HEAD) of one principal in one subscription: bucket size and tokens refilled per second (ARM's token bucket); the subscription's global bucket is 15 times both." },
+  { name: `${ENV}RATE_LIMIT_WRITES`, default: "200,10", description: "Writes (PUT, PATCH, POST): bucket size and tokens refilled per second." },
+  { name: `${ENV}RATE_LIMIT_DELETES`, default: "200,10", description: "Deletes (DELETE): bucket size and tokens refilled per second." },
 ];
 
 export class ConfigError extends Error {}
@@ -145,6 +165,15 @@ function parseNonNegative(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name}: '${value}' is not a non-negative number`);
   return n;
+}
+
+/** A token bucket as `size,perSecond` (`250,25`): a whole size of at least 1 and a refill rate above 0. */
+function parseBucket(name: string, value: string): RateBucket {
+  const [size, perSecond, extra] = value.split(",").map((part) => Number(part.trim()));
+  if (extra !== undefined || !Number.isInteger(size) || size < 1 || !Number.isFinite(perSecond) || !(perSecond > 0)) {
+    throw new ConfigError(`${name}: expected 'size,perSecond' (a bucket of at least 1 token and a refill rate above 0, such as 250,25), got '${value}'`);
+  }
+  return { size, perSecond };
 }
 
 function parsePositiveInteger(name: string, value: string): number {
@@ -229,6 +258,12 @@ export function loadConfig(flags: Record<string, string[]> = {}, env: NodeJS.Pro
     responseValidation: responseValidation as ResponseValidation,
     logRequests: parseBool(`${ENV}LOG_REQUESTS`, env[`${ENV}LOG_REQUESTS`]) ?? true,
     journalBodies: parseBool(`${ENV}JOURNAL_BODIES`, env[`${ENV}JOURNAL_BODIES`]) ?? false,
+    rateLimit: {
+      enforce: parseBool(`${ENV}RATE_LIMIT`, env[`${ENV}RATE_LIMIT`]) ?? false,
+      reads: parseBucket(`${ENV}RATE_LIMIT_READS`, pick("RATE_LIMIT_READS")),
+      writes: parseBucket(`${ENV}RATE_LIMIT_WRITES`, pick("RATE_LIMIT_WRITES")),
+      deletes: parseBucket(`${ENV}RATE_LIMIT_DELETES`, pick("RATE_LIMIT_DELETES")),
+    },
   };
   config.subscriptions = listedSubscriptions(env[`${ENV}SUBSCRIPTIONS`], config.strict);
   if (config.apiServerMaxPort < config.apiServerBasePort) {

@@ -87,6 +87,9 @@ export interface Services {
   logger: Logger;
 }
 
+/** Listings across every subscription (engine/inventory.ts), for the emulator's status page; no handler's. */
+export type { Inventory } from "../engine/inventory.js";
+
 /** The engine's operations: everything a handler may do with state. */
 export type EngineOperations = Omit<Engine, "core">;
 

@@ -21,6 +21,7 @@ import { REQUEST_IDS, requestBaseUrl, sendContinue, type RequestIds, type Tagged
 import { declaredLength, drainBounded, hasBody, isJsonMediaType, readJsonBody } from "./jsonBody.js";
 import { operationFault, type FaultRegistry, type OperationFault } from "./faults.js";
 import type { RequestJournal, ValidationOutcome } from "./journal.js";
+import type { RateLimiter } from "./rateLimits.js";
 
 export { errorResponse, write } from "./armAnswer.js";
 export { MAX_JSON_DEPTH, nestingExceeds } from "./jsonBody.js";
@@ -45,6 +46,8 @@ export interface PipelineOptions {
   faults?: FaultRegistry;
   /** The request journal and API coverage (GET /_emulator/requests, /_emulator/coverage): the last stage records every ARM request. */
   journal?: RequestJournal;
+  /** ARM's throttling (http/rateLimits.ts): the throttle stage counts every routed request and names what is left. */
+  rateLimits?: RateLimiter;
 }
 
 export interface ResponseViolation {
@@ -129,6 +132,7 @@ export const ARM_STAGES: readonly Stage[] = [
   findRoute, // no ARM route: the fallback; a method the route lacks: 405 with Allow
   authenticate, // the caller (token checks)
   checkSubscription, // a subscription id that is no GUID: let off, or InvalidSubscriptionId
+  throttle, // x-ms-ratelimit-remaining-*; with FLOCI_AZ_SERVICES_AKS_RATE_LIMIT an empty bucket is 429
   resolveApiVersion, // AKS: the serving document; a platform route: its policy
   injectFaults, // a matching fault rule (http/faults.ts): an error, a delay, a dropped connection, an operation fault
   readBody, // size and nesting limits
@@ -296,6 +300,20 @@ export function checkSubscription(ctx: RequestContext, p: Pipeline): void {
     throw errors.invalidSubscriptionId(subscriptionId);
   }
   ctx.leniency.note("subscription-id", `'${subscriptionId}' is not a GUID; accepted (strict mode refuses it with InvalidSubscriptionId)`);
+}
+
+/**
+ * ARM's throttling (http/rateLimits.ts), after the caller and the subscription are known, before
+ * anything about the provider: the request is counted against its subscription's (or tenant's) token
+ * buckets and the answer names what is left; with FLOCI_AZ_SERVICES_AKS_RATE_LIMIT an empty bucket is
+ * ARM's 429 with Retry-After.
+ */
+export function throttle(ctx: RequestContext, p: Pipeline): void {
+  const limits = p.rateLimits;
+  if (!limits) return;
+  const principal = ctx.principal!;
+  const refused = limits.count(ctx.req.method ?? "GET", ctx.params.subscriptionId, principal.tenantId ?? p.config.tenantId, principal.id, ctx.started, ctx.added);
+  if (refused) throw refused;
 }
 
 /** The api-version: for AKS, the document that serves it (api/apiVersions.ts); for a platform route, its policy. */

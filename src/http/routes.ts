@@ -53,6 +53,10 @@ export const NON_AKS_ROUTES: readonly EmulatorRoute[] = [
   web("get", "/_emulator/requests", "requests"),
   web("delete", "/_emulator/requests", "clearRequests"),
   web("get", "/_emulator/coverage", "coverage"),
+  // The status page and what it reads (http/statusPage.ts, http/emulatorState.ts).
+  web("get", "/_emulator/ui", "statusPage"),
+  web("get", "/_emulator/state", "state"),
+  web("get", "/_emulator/clusters/:subscriptionId/:resourceGroup/:name/kubeconfig", "kubeconfig"),
 ];
 
 export const webRoutes: readonly WebRoute[] = NON_AKS_ROUTES.filter((route): route is WebRoute => route.kind === "web");
@@ -70,6 +74,19 @@ export function armRoutes(aksRoutes: readonly RouteDef[], aksHandlers: Readonly<
 }
 
 /** The emulator's own web endpoints (http/webEndpoints.ts); the identity ones are platform/identity.ts's. */
-export type EmulatorEndpointName = "health" | "apiVersions" | "reset" | "requests" | "clearRequests" | "coverage" | "faults" | "addFault" | "clearFaults" | "deleteFault";
+export type EmulatorEndpointName =
+  | "health"
+  | "apiVersions"
+  | "reset"
+  | "requests"
+  | "clearRequests"
+  | "coverage"
+  | "faults"
+  | "addFault"
+  | "clearFaults"
+  | "deleteFault"
+  | "statusPage"
+  | "state"
+  | "kubeconfig";
 
 export type WebEndpointName = keyof IdentityEndpoints | EmulatorEndpointName;

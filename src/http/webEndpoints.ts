@@ -7,12 +7,14 @@ import { servedVersionTable } from "../api/apiVersions.js";
 import type { SpecRegistry } from "../api/spec.js";
 import { ArmError, errors } from "../arm/errors.js";
 import type { Config } from "../config.js";
-import type { Services } from "../handlers/contract.js";
+import type { Inventory, Services } from "../handlers/contract.js";
 import type { Issuer } from "../platform/identity.js";
 import type { Logger } from "../util.js";
 import { errorResponse, write } from "./armAnswer.js";
+import { emulatorState } from "./emulatorState.js";
 import { journalFilter, type RequestJournal } from "./journal.js";
 import type { FaultRegistry } from "./faults.js";
+import type { RateLimiter } from "./rateLimits.js";
 import { webRoutes, type EmulatorEndpointName } from "./routes.js";
 
 export interface WebEndpointContext {
@@ -27,10 +29,18 @@ export interface WebEndpointContext {
   journal: RequestJournal;
   /** Fault injection's rules (/_emulator/faults). */
   faults: FaultRegistry;
+  /** ARM's throttling counts (x-ms-ratelimit-remaining-*), filled again by a reset. */
+  rateLimits: RateLimiter;
+  /** Clusters and operations across subscriptions, for the status page (/_emulator/state). */
+  inventory: Inventory;
 }
 
+const KUBECONFIG_KINDS = ["admin", "user", "monitoring"] as const;
+/** The status page loads nothing but itself and talks only to the emulator. */
+const STATUS_PAGE_POLICY = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 /** The /_emulator endpoints' handlers (the CA's is with the identity endpoints, which know the CA). */
-function emulatorEndpoints({ config, spec, engine, logger, mode, journal, faults }: WebEndpointContext) {
+function emulatorEndpoints({ config, spec, engine, logger, mode, journal, faults, rateLimits, inventory }: WebEndpointContext) {
   return {
     health: (_req, res) => {
       res.json({ status: "ok", mode: mode.kind, strict: config.strict, apiVersions: spec.versionNames });
@@ -49,6 +59,7 @@ function emulatorEndpoints({ config, spec, engine, logger, mode, journal, faults
       await engine.resetAll();
       journal.reset();
       faults.reset();
+      rateLimits.reset();
       logger.info("aks-emulator: state reset");
       res.status(204).end();
     },
@@ -99,6 +110,35 @@ function emulatorEndpoints({ config, spec, engine, logger, mode, journal, faults
       const id = String(req.params.id);
       if (faults.remove(id)) res.status(204).end();
       else write(res, errorResponse(errors.faultRuleNotFound(id)), false);
+    },
+    // The status page (http/statusPage.ts, loaded on its first request) and the state it polls.
+    statusPage: async (_req, res) => {
+      const { STATUS_PAGE_HTML } = await import("./statusPage.js");
+      res.set("cache-control", "no-store");
+      res.set("content-security-policy", STATUS_PAGE_POLICY);
+      res.type("html").send(STATUS_PAGE_HTML);
+    },
+    state: (_req, res) => {
+      res.set("cache-control", "no-store");
+      res.json(emulatorState(inventory, mode.kind, config.strict));
+    },
+    // A cluster's kubeconfig as a file, from the credential operations' own engine call: ?kind=admin (default), user, monitoring.
+    kubeconfig: async (req, res) => {
+      const kind = req.query.kind ?? "admin";
+      const known = KUBECONFIG_KINDS.find((k) => k === kind);
+      if (!known) {
+        write(res, errorResponse(errors.webEndpointFailed(400, `kind must be one of ${KUBECONFIG_KINDS.join(", ")}, not '${String(kind)}'.`)), false);
+        return;
+      }
+      const { subscriptionId, resourceGroup, name } = req.params as Record<string, string>; // one segment each, never an array
+      try {
+        const kubeconfig = await engine.credentials(subscriptionId, resourceGroup, name, known);
+        res.set("content-disposition", `attachment; filename="${name}-${known}.kubeconfig"`);
+        res.type("application/yaml").send(kubeconfig);
+      } catch (error) {
+        if (!(error instanceof ArmError)) throw error;
+        write(res, errorResponse(error), false);
+      }
     },
   } satisfies Record<EmulatorEndpointName, RequestHandler>;
 }

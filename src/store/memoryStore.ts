@@ -136,6 +136,20 @@ export class MemoryStore implements ResourceStore {
     return this.collect<T>(this.byType.get(typeKey(subscriptionId, type)), range);
   }
 
+  firstOfType<T>(type: string, limit: number): { items: StoredResource<T>[]; total: number } {
+    // Each subscription's list is in position order: its first `limit` are candidates, merged by position.
+    const candidates: { key: string; position: number }[] = [];
+    let total = 0;
+    for (const subscriptionId of this.subscriptions.keys()) {
+      const list = this.byType.get(typeKey(subscriptionId, type));
+      if (!list) continue;
+      total += list.keys.length;
+      for (let i = 0; i < Math.min(limit, list.keys.length); i++) candidates.push({ key: list.keys[i], position: list.positionAt(i) });
+    }
+    candidates.sort((a, b) => a.position - b.position);
+    return { items: candidates.slice(0, limit).map(({ key }) => this.resources.get(key)!), total };
+  }
+
   position(id: string): number | undefined {
     return this.positions.get(normaliseId(id));
   }

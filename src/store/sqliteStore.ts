@@ -157,6 +157,9 @@ export class SqliteStore implements ResourceStore {
       byType: this.db.prepare(
         `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE subscription_id = ? COLLATE NOCASE AND type = ? COLLATE NOCASE AND seq > ? ORDER BY seq LIMIT ? OFFSET ?`,
       ),
+      // No index of its own (one more index would cost every write): a scan of the type column, read for the status page only.
+      firstOfType: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE type = ? COLLATE NOCASE ORDER BY seq LIMIT ?`),
+      countOfType: this.db.prepare("SELECT count(*) FROM resources WHERE type = ? COLLATE NOCASE").pluck(),
       position: this.db.prepare("SELECT seq FROM resources WHERE key = ?").pluck(),
       locked: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE active_operation IS NOT NULL ORDER BY seq`),
       unsettled: this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${unsettledCondition()} ORDER BY seq`),
@@ -387,6 +390,11 @@ export class SqliteStore implements ResourceStore {
   listByType<T>(subscriptionId: string, type: string, range?: Range): StoredResource<T>[] {
     this.writeOut();
     return this.rows(this.statements.byType, subscriptionId, type, range?.after ?? 0, range?.limit ?? -1, range?.offset ?? 0);
+  }
+
+  firstOfType<T>(type: string, limit: number): { items: StoredResource<T>[]; total: number } {
+    this.writeOut();
+    return { items: this.rows(this.statements.firstOfType, type, limit), total: this.statements.countOfType.get(type) as number };
   }
 
   position(id: string): number | undefined {

@@ -28,6 +28,11 @@ export interface ResourceStore {
   /** Every resource of a type in a subscription, in list order; optionally one range of them. */
   listByType<T = any>(subscriptionId: string, type: string, range?: Range): StoredResource<T>[];
   /**
+   * Resources of a type across every subscription, in list order: the first `limit` of them, and how
+   * many there are. For the emulator's own status page; ARM's lists stop at one subscription.
+   */
+  firstOfType<T = any>(type: string, limit: number): { items: StoredResource<T>[]; total: number };
+  /**
    * Where a stored resource stands in every list it is in: its creation sequence, a number that only
    * grows. List order is position order, the same in both stores: creation order, an update keeping
    * its place, a resource created again (after a delete) standing last. Undefined when it is not stored.

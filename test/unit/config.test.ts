@@ -41,6 +41,15 @@ describe("configuration", () => {
     expect(() => parseArgs(["--nope", "1"])).toThrow(/unknown flag/);
   });
 
+  it("reads ARM's token buckets for the rate limit as size,perSecond, and refuses anything else", () => {
+    expect(loadConfig({}, {}).rateLimit).toEqual({ enforce: false, reads: { size: 250, perSecond: 25 }, writes: { size: 200, perSecond: 10 }, deletes: { size: 200, perSecond: 10 } });
+    const config = loadConfig({}, { FLOCI_AZ_SERVICES_AKS_RATE_LIMIT: "true", FLOCI_AZ_SERVICES_AKS_RATE_LIMIT_READS: "5, 0.5" });
+    expect(config.rateLimit).toMatchObject({ enforce: true, reads: { size: 5, perSecond: 0.5 } });
+    for (const bad of ["5", "0,1", "5,0", "5,1,2", "1.5,1", "x,y"]) {
+      expect(() => loadConfig({}, { FLOCI_AZ_SERVICES_AKS_RATE_LIMIT_WRITES: bad }), bad).toThrow(/FLOCI_AZ_SERVICES_AKS_RATE_LIMIT_WRITES: expected 'size,perSecond'/);
+    }
+  });
+
   it("the README's configuration table lists every setting with its default", () => {
     const readme = readFileSync("README.md", "utf8");
     for (const variable of configVariables) {

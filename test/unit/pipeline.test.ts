@@ -96,6 +96,7 @@ describe("the ARM pipeline's stages", () => {
       "findRoute",
       "authenticate",
       "checkSubscription",
+      "throttle",
       "resolveApiVersion",
       "injectFaults",
       "readBody",

@@ -58,6 +58,25 @@ describe.each(kinds)("the %s store", (_kind, make) => {
     return store;
   };
 
+  it("lists the first resources of a type across subscriptions in creation order, with how many there are", () => {
+    const store = fresh();
+    const inSubscription = (subscriptionId: string, name: string): StoredResource => {
+      const group = `/subscriptions/${subscriptionId}/resourceGroups/rg`;
+      return { ...cluster(name), id: `${group}/providers/Microsoft.ContainerService/managedClusters/${name}`, parentKey: group.toLowerCase(), subscriptionId };
+    };
+    store.put(inSubscription("sub-b", "b1"));
+    store.put(inSubscription(SUB, "a1"));
+    store.put(pool("a1", "p1"));
+    store.put(inSubscription("sub-b", "b2"));
+    store.put(inSubscription(SUB, "a2"));
+    expect(names(store.firstOfType(CLUSTER_TYPE, 3).items)).toEqual(["b1", "a1", "b2"]);
+    expect(store.firstOfType(CLUSTER_TYPE.toLowerCase(), 3).total).toBe(4);
+    expect(names(store.firstOfType(POOL_TYPE, 10).items)).toEqual(["p1"]);
+    store.delete(inSubscription("sub-b", "b1").id);
+    expect(store.firstOfType(CLUSTER_TYPE, 10)).toMatchObject({ total: 3 });
+    expect(names(store.firstOfType(CLUSTER_TYPE, 10).items)).toEqual(["a1", "b2", "a2"]);
+  });
+
   it("reads by id in any casing, and forgets what it deletes", () => {
     const store = fresh();
     store.put(cluster("Alpha"));
