@@ -142,24 +142,15 @@ export const errors = {
   // ---- throttling (429 with Retry-After; FLOCI_AZ_SERVICES_AKS_RATE_LIMIT) -------------------------
 
   /**
-   * 429 SubscriptionRequestsThrottled: a subscription's token bucket for this kind of request is empty.
+   * 429 SubscriptionRequestsThrottled: a subscription's token bucket for this kind of request is empty;
+   * TenantRequestsThrottled, worded alike, for a tenant-level request (no subscription in its path).
    * ARM's message as its token-bucket throttling sends it (https://aka.ms/arm-throttling).
    */
-  subscriptionThrottled: (kind: string, subscriptionId: string, actor: string, retryAfterSeconds: number) =>
+  throttled: (scope: "subscription" | "tenant", kind: string, scopeId: string, actor: string, retryAfterSeconds: number) =>
     err(
       429,
-      "SubscriptionRequestsThrottled",
-      `Number of '${kind}' requests for subscription '${subscriptionId}' actor '${actor}' exceeded. Please try again after '${retryAfterSeconds}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling for additional information.`,
-      undefined,
-      undefined,
-      { "Retry-After": String(retryAfterSeconds) },
-    ),
-  /** 429 TenantRequestsThrottled: the same for a tenant-level request (no subscription in its path), worded as the subscription's. */
-  tenantThrottled: (kind: string, tenantId: string, actor: string, retryAfterSeconds: number) =>
-    err(
-      429,
-      "TenantRequestsThrottled",
-      `Number of '${kind}' requests for tenant '${tenantId}' actor '${actor}' exceeded. Please try again after '${retryAfterSeconds}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling for additional information.`,
+      scope === "subscription" ? "SubscriptionRequestsThrottled" : "TenantRequestsThrottled",
+      `Number of '${kind}' requests for ${scope} '${scopeId}' actor '${actor}' exceeded. Please try again after '${retryAfterSeconds}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling for additional information.`,
       undefined,
       undefined,
       { "Retry-After": String(retryAfterSeconds) },

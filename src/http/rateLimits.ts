@@ -115,9 +115,7 @@ export class RateLimiter {
     if (global) headers.push(GLOBAL_HEADERS[kind], String(global.remaining));
     if (allowed || !this.config.enforce) return undefined;
     const wait = Math.max(own.available ? 0 : own.retryAfterSeconds, global && !global.available ? global.retryAfterSeconds : 0);
-    return subscriptionId === undefined
-      ? errors.tenantThrottled(KIND_NAMES[kind], tenantId, actor, wait)
-      : errors.subscriptionThrottled(KIND_NAMES[kind], subscriptionId, actor, wait);
+    return subscriptionId === undefined ? errors.throttled("tenant", KIND_NAMES[kind], tenantId, actor, wait) : errors.throttled("subscription", KIND_NAMES[kind], subscriptionId, actor, wait);
   }
 
   private scope(scopes: Map<string, Scope>, key: string, withGlobal: boolean, now: number): Scope {
