@@ -8,14 +8,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 chromium=${AKS_EMULATOR_CHROMIUM:-/usr/bin/chromium}
 
-say() { echo "setup-chromium: $*"; }
-die() { echo "setup-chromium: error: $*" >&2; exit 1; }
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"
-  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo -n "$@"
-  else die "'$*' needs root (run as root, or with passwordless sudo)"
-  fi
-}
+setup_name=setup-chromium
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 
 if [ -x "$chromium" ]; then
   say "$chromium is installed"

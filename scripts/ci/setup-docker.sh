@@ -18,14 +18,8 @@ project=$(cd "$here/../.." && pwd)
 log=${DOCKERD_LOG:-/var/log/dockerd.log}
 wait_seconds=${DOCKERD_WAIT_SECONDS:-60}
 
-say() { echo "setup-docker: $*"; }
-die() { echo "setup-docker: error: $*" >&2; exit 1; }
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"
-  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo -n "$@"
-  else die "'$*' needs root (run as root, or with passwordless sudo)"
-  fi
-}
+setup_name=setup-docker
+. "$here/common.sh"
 
 # 1. Packages.
 missing=()
