@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, ROOT } from "../durability/childEmulator.js";
-import { type TestEmulator, TEST_TENANT, useEmulator } from "../support/emulator.js";
+import { startTestEmulator, type TestEmulator, TEST_TENANT, useEmulator } from "../support/emulator.js";
 
 const exec = promisify(execFile);
 let emu: TestEmulator;
@@ -127,5 +127,35 @@ describe("aks-emulator env", () => {
     // With the endpoint but not the exports, the same script does not trust the emulator (MSAL reports
     // the failed TLS handshake as endpoints_resolution_error).
     await expect(shell(`AKS_EMULATOR_ENDPOINT='${emu.url}' '${process.execPath}' '${script}'`)).rejects.toThrow(/endpoints_resolution_error|certificate/);
+  });
+});
+
+describe("the client commands against an emulator that checks tokens", () => {
+  let checking: TestEmulator;
+  beforeAll(async () => {
+    checking = await startTestEmulator({ checkTokens: true });
+  });
+  afterAll(async () => {
+    await checking?.close();
+  });
+
+  it("aks-emulator kubeconfig signs in at the emulator's own token endpoint, where an unsigned call gets 401", async () => {
+    const path = "/subscriptions/my-sub/resourceGroups/tokens/providers/Microsoft.ContainerService/managedClusters/guarded";
+    const unsigned = await fetch(`${checking.httpUrl}${path}?api-version=2026-08-01`);
+    expect(unsigned.status).toBe(401);
+    const token = await fetch(`${checking.httpUrl}/${TEST_TENANT}/oauth2/v2.0/token`, {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "client_credentials", client_id: "test", client_secret: "any", scope: "https://management.azure.com/.default" }),
+    });
+    const { access_token } = (await token.json()) as { access_token: string };
+    const created = await fetch(`${checking.httpUrl}${path}?api-version=2026-08-01`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", authorization: `Bearer ${access_token}` },
+      body: JSON.stringify({ location: "eastus", properties: { dnsPrefix: "guarded", agentPoolProfiles: [{ name: "system", count: 1, vmSize: "Standard_DS2_v2", mode: "System" }] } }),
+    });
+    expect(created.status, await created.text()).toBe(201);
+    const printed = await cli(["kubeconfig", "--endpoint", checking.url, "-g", "tokens", "-n", "guarded", "--subscription", "my-sub", "-f", "-"]);
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(parseYaml(printed.stdout)["current-context"]).toBe("guarded");
   });
 });
