@@ -101,14 +101,15 @@ export class Engine {
    * The cluster as served: agentPoolProfiles is the view of its agent-pool resources; no secrets,
    * nothing private. Stored records are never changed in place (a change stores a new record), so a
    * view made from the same cluster record and the same pool records is still right: it is kept,
-   * frozen (so the HTTP writer makes its JSON once).
+   * frozen (so the HTTP writer makes its JSON once). `keep: false` (a read of many clusters at once,
+   * the status page's) uses a kept view but keeps no new one, so it pushes no other out.
    */
-  clusterView(cluster: StoredResource): Record<string, any> {
+  clusterView(cluster: StoredResource, { keep = true }: { keep?: boolean } = {}): Record<string, any> {
     const pools = this.core.pools(cluster);
     const kept = this.views.get(cluster);
     if (kept && kept.pools.length === pools.length && kept.pools.every((pool, i) => pool === pools[i])) return kept.view;
     const view = Object.freeze(this.composeClusterView(cluster, pools));
-    this.views.set(cluster, { pools, view });
+    if (keep) this.views.set(cluster, { pools, view });
     return view;
   }
 

@@ -17,7 +17,7 @@ export function engineInventory(engine: Engine): Inventory {
   return {
     clusters(limit) {
       const { items, total } = store.firstOfType(CLUSTER_TYPE, limit);
-      return { clusters: items.map((cluster) => engine.clusterView(cluster)), total };
+      return { clusters: items.map((cluster) => engine.clusterView(cluster, { keep: false })), total };
     },
     operations(recent) {
       const finished = store

@@ -80,3 +80,16 @@ describe("cluster views", () => {
     ]);
   });
 });
+
+describe("a view read with keep: false (the status page's read of many clusters)", () => {
+  it("uses a kept view, and keeps none of its own, so it pushes no other view out", async () => {
+    await createCluster();
+    const cluster = engine.getCluster(SUB, "rg", "c1");
+    const unkept = engine.clusterView(cluster, { keep: false });
+    expect(engine.clusterView(cluster, { keep: false })).not.toBe(unkept); // made again: nothing was kept
+    const kept = engine.clusterView(cluster);
+    expect(engine.clusterView(cluster)).toBe(kept);
+    expect(engine.clusterView(cluster, { keep: false })).toBe(kept); // the kept view is used
+    expect(unkept).toEqual(kept);
+  });
+});
