@@ -15,6 +15,7 @@
 // refilled from the time elapsed when it is next looked at.
 import { errors, type ArmError } from "../arm/errors.js";
 import type { RateBucket, RateLimitConfig } from "../config.js";
+import { BoundedCache } from "../util.js";
 
 /** Bucket indexes: reads (GET, HEAD), writes (PUT, PATCH, POST), deletes (DELETE). */
 const READ = 0;
@@ -78,14 +79,15 @@ class Bucket {
 
 /** One subscription's (or tenant's) buckets: each principal's, and for a subscription the global ones. */
 interface Scope {
-  principals: Map<string, Bucket[]>;
+  principals: BoundedCache<string, Bucket[]>;
   global: Bucket[] | undefined;
 }
 
 /** The throttling state of one emulator instance: POST /_emulator/reset fills every bucket again. */
 export class RateLimiter {
-  private readonly subscriptions = new Map<string, Scope>();
-  private readonly tenants = new Map<string, Scope>();
+  // Forgetting the oldest when full: a forgotten one starts full again when next seen.
+  private readonly subscriptions = new BoundedCache<string, Scope>(MAX_SCOPES);
+  private readonly tenants = new BoundedCache<string, Scope>(MAX_SCOPES);
 
   constructor(private readonly config: RateLimitConfig) {}
 
@@ -118,11 +120,11 @@ export class RateLimiter {
     return subscriptionId === undefined ? errors.throttled("tenant", KIND_NAMES[kind], tenantId, actor, wait) : errors.throttled("subscription", KIND_NAMES[kind], subscriptionId, actor, wait);
   }
 
-  private scope(scopes: Map<string, Scope>, key: string, withGlobal: boolean, now: number): Scope {
+  private scope(scopes: BoundedCache<string, Scope>, key: string, withGlobal: boolean, now: number): Scope {
     let scope = scopes.get(key);
     if (!scope) {
-      scope = { principals: new Map(), global: withGlobal ? this.buckets(GLOBAL_FACTOR, now) : undefined };
-      remember(scopes, key, scope, MAX_SCOPES);
+      scope = { principals: new BoundedCache(MAX_PRINCIPALS), global: withGlobal ? this.buckets(GLOBAL_FACTOR, now) : undefined };
+      scopes.set(key, scope);
     }
     return scope;
   }
@@ -131,7 +133,7 @@ export class RateLimiter {
     let buckets = scope.principals.get(actor);
     if (!buckets) {
       buckets = this.buckets(1, now);
-      remember(scope.principals, actor, buckets, MAX_PRINCIPALS);
+      scope.principals.set(actor, buckets);
     }
     return buckets;
   }
@@ -141,10 +143,4 @@ export class RateLimiter {
     const { reads, writes, deletes } = this.config;
     return [reads, writes, deletes].map((spec: RateBucket) => new Bucket(spec.size * factor, spec.perSecond * factor, now));
   }
-}
-
-/** Adds an entry, forgetting the oldest when the map is full (it starts full again when next seen). */
-function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
-  if (map.size >= max) map.delete(map.keys().next().value!);
-  map.set(key, value);
 }
