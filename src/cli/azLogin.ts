@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadConfig } from "../config.js";
-import { CliError, fetchCa } from "./emulatorClient.js";
+import { CliError, fetchCa, parseFlags } from "./emulatorClient.js";
 
 export interface AzLoginOptions {
   endpoint: string;
@@ -38,34 +38,24 @@ export const AZ_LOGIN_USAGE = [
 
 export class AzLoginError extends CliError {}
 
-const FLAGS: Record<string, keyof AzLoginOptions> = {
-  "--endpoint": "endpoint",
-  "--az": "az",
-  "--cloud": "cloud",
-  "--tenant": "tenant",
-  "--client-id": "clientId",
-  "--client-secret": "clientSecret",
-  "--ca-bundle": "caBundle",
-};
-
 export function parseAzLoginArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): AzLoginOptions {
-  const options: AzLoginOptions = {
-    endpoint: "https://localhost:4577",
-    az: "az",
-    cloud: "AksEmulator",
-    tenant: loadConfig({}, env).tenantId,
-    clientId: "my-app",
-    clientSecret: "any-secret",
-    caBundle: undefined,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const [name, inline] = argv[i].split(/=(.*)/s, 2);
-    const key = FLAGS[name];
-    if (!key) throw new AzLoginError(`unknown argument '${argv[i]}'`);
-    const value = inline ?? argv[++i];
-    if (value === undefined || value === "") throw new AzLoginError(`${name} needs a value`);
-    options[key] = value;
+  const value = { "--endpoint": "value", "--az": "value", "--cloud": "value", "--tenant": "value", "--client-id": "value", "--client-secret": "value", "--ca-bundle": "value" } as const;
+  let flags: Map<string, string | true>;
+  try {
+    flags = parseFlags(argv, value);
+  } catch (error) {
+    throw new AzLoginError((error as Error).message);
   }
+  const given = (name: keyof typeof value) => flags.get(name) as string | undefined;
+  const options: AzLoginOptions = {
+    endpoint: given("--endpoint") ?? "https://localhost:4577",
+    az: given("--az") ?? "az",
+    cloud: given("--cloud") ?? "AksEmulator",
+    tenant: given("--tenant") ?? loadConfig({}, env).tenantId,
+    clientId: given("--client-id") ?? "my-app",
+    clientSecret: given("--client-secret") ?? "any-secret",
+    caBundle: given("--ca-bundle"),
+  };
   let url: URL;
   try {
     url = new URL(options.endpoint);

@@ -1,7 +1,7 @@
 // `aks-emulator coverage [--url URL] [--format markdown|json]`: prints a running emulator's API
 // coverage (GET /_emulator/coverage), so a CI job can publish which AKS operations its tests called.
 import { coverageMarkdown, type CoverageReport } from "../http/journal.js";
-import { CliError } from "./emulatorClient.js";
+import { CliError, parseFlags } from "./emulatorClient.js";
 
 export const COVERAGE_USAGE = [
   "Usage: aks-emulator coverage [--url URL] [--format markdown|json]",
@@ -18,22 +18,10 @@ export interface CoverageArgs {
 }
 
 export function parseCoverageArgs(args: readonly string[]): CoverageArgs {
-  const parsed: CoverageArgs = { url: "https://localhost:4577", format: "markdown" };
-  for (let i = 0; i < args.length; i++) {
-    const [name, inline] = args[i].includes("=") ? [args[i].slice(0, args[i].indexOf("=")), args[i].slice(args[i].indexOf("=") + 1)] : [args[i], undefined];
-    const value = () => {
-      const v = inline ?? args[++i];
-      if (v === undefined) throw new CoverageCliError(`${name} needs a value`);
-      return v;
-    };
-    if (name === "--url") parsed.url = value().replace(/\/+$/, "");
-    else if (name === "--format") {
-      const format = value();
-      if (format !== "markdown" && format !== "json") throw new CoverageCliError(`--format must be markdown or json, not '${format}'`);
-      parsed.format = format;
-    } else throw new CoverageCliError(`unknown argument '${args[i]}'`);
-  }
-  return parsed;
+  const flags = parseFlags(args, { "--url": "value", "--format": "value" });
+  const format = (flags.get("--format") as string | undefined) ?? "markdown";
+  if (format !== "markdown" && format !== "json") throw new CoverageCliError(`--format must be markdown or json, not '${format}'`);
+  return { url: ((flags.get("--url") as string | undefined) ?? "https://localhost:4577").replace(/\/+$/, ""), format };
 }
 
 /** Fetches the report and writes it to stdout. */

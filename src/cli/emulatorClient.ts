@@ -49,7 +49,7 @@ export async function fetchCa(endpoint: URL): Promise<string> {
  */
 export async function armCall(endpoint: URL, method: string, path: string): Promise<{ status: number; body: any }> {
   const base = plainHttp(endpoint);
-  const tenant = loadConfig({}, {}).tenantId;
+  const tenant = loadConfig({}, process.env).tenantId;
   const form = new URLSearchParams({ grant_type: "client_credentials", client_id: "aks-emulator-cli", client_secret: "any-secret", scope: "https://management.azure.com/.default" });
   const tokenAnswer = await get(new URL(`/${tenant}/oauth2/v2.0/token`, base), { method: "POST", body: form });
   const token = tokenAnswer.ok ? ((await tokenAnswer.json()) as { access_token?: string }).access_token : undefined;

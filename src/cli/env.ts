@@ -52,7 +52,7 @@ export async function printEnv(args: EnvArgs, out: (text: string) => void = (tex
     `export NODE_EXTRA_CA_CERTS=${caFile}  # JS SDK (Node.js)`,
     `export SSL_CERT_FILE=${caFile}  # Go SDK and Terraform's azurerm (Go's crypto/x509), OpenSSL`,
     `export CURL_CA_BUNDLE=${caFile}  # curl (it reads no SSL_CERT_FILE)`,
-    `# Credentials: the emulator is its own Entra ID (tenant ${loadConfig({}, {}).tenantId}, any client id and secret): azure-identity's`,
+    `# Credentials: the emulator is its own Entra ID (tenant ${loadConfig({}, process.env).tenantId}, any client id and secret): azure-identity's`,
     "#   ClientSecretCredential with authority host $AKS_EMULATOR_ENDPOINT and instance discovery off (disable_instance_discovery=True,",
     "#   disableInstanceDiscovery: true), or AzureCliCredential / DefaultAzureCredential after `aks-emulator az-login`.",
     "# Java SDK: a trust store holding the CA (keytool comes with the JDK), then the JVM told to use it:",
