@@ -77,6 +77,16 @@ describe("loadOrCreateTls", () => {
     expect(second.keyPem).toBe(first.keyPem);
   });
 
+  it("names an IPv6 host as an IP address, and reuses a certificate that has it", async () => {
+    const ipv6Dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aks-emu-tls-")), "tls");
+    const first = await loadOrCreateTls(ipv6Dir, ["fd00::7", "[FD00::8]"]);
+    const leaf = new X509Certificate(first.certPem);
+    for (const ip of ["fd00::7", "fd00::8", "::1"]) expect(leaf.checkIP(ip)).toBe(ip);
+    expect(leaf.subjectAltName).not.toMatch(/DNS:fd00/i);
+    const second = await loadOrCreateTls(ipv6Dir, ["fd00::7"]);
+    expect(fingerprint(second.certPem)).toBe(fingerprint(first.certPem));
+  });
+
   it("reissues only the server certificate for a new host name", async () => {
     const before = await loadOrCreateTls(dir, []);
     const after = await loadOrCreateTls(dir, ["new-name.test"]);
