@@ -11,6 +11,7 @@ import type { OperationRecord } from "../../src/arm/lro.js";
 import { MemoryStore } from "../../src/store/memoryStore.js";
 import { SqliteStore } from "../../src/store/sqliteStore.js";
 import type { OperationRetention, ResourceStore, StoredResource } from "../../src/store/store.js";
+import { asSchema3 } from "../support/olderSqliteSchemas.js";
 
 const SUB = "00000000-0000-0000-0000-0000000000AA";
 const GROUP = `/subscriptions/${SUB}/resourceGroups/rg`;
@@ -152,8 +153,7 @@ describe("an older SQLite file", () => {
     first.close();
     // as schema 3 left it: no end column
     const db = new Database(file);
-    db.exec("DROP INDEX operations_by_end; DROP INDEX resources_by_active_operation; ALTER TABLE operations DROP COLUMN ended; ALTER TABLE operations DROP COLUMN bytes;");
-    db.pragma("user_version = 3");
+    asSchema3(db);
     db.close();
     const reopened = new SqliteStore(file);
     open.push(reopened);

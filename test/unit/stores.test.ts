@@ -3,11 +3,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { newOperation } from "../../src/arm/lro.js";
 import { MemoryStore } from "../../src/store/memoryStore.js";
 import { SqliteStore } from "../../src/store/sqliteStore.js";
 import type { ResourceStore, StoredResource } from "../../src/store/store.js";
+import { asSchema4 } from "../support/olderSqliteSchemas.js";
 
 const SUB = "00000000-0000-0000-0000-0000000000AA";
 const GROUP = `/subscriptions/${SUB}/resourceGroups/rg`;
@@ -157,6 +159,27 @@ describe.each(kinds)("the %s store", (_kind, make) => {
 });
 
 describe("the sqlite store", () => {
+  it("migrates a schema 4 file: what a restart must settle is still found, and lists read as before", () => {
+    const file = sqliteFile();
+    const first = new SqliteStore(file);
+    first.put(cluster("done"));
+    first.put(cluster("creating", "Creating"));
+    first.put(cluster("locked", "Succeeded", "op-1"));
+    first.put(pool("done", "p1"));
+    first.transaction(() => first.putOperation({ ...newOperation({ subscriptionId: SUB, location: "eastus", provider: "Microsoft.ContainerService", resourceId: cluster("creating").id, action: "Create" }, new Date()), name: "running-op" }));
+    first.close();
+    const db = new Database(file);
+    asSchema4(db);
+    db.close();
+    const reopened = new SqliteStore(file);
+    open.push(reopened);
+    expect(names(reopened.unsettled())).toEqual(["creating", "locked"]);
+    expect(reopened.listOperations("InProgress").map((o) => o.name)).toEqual(["running-op"]);
+    expect(names(reopened.children(GROUP, CLUSTER_TYPE, { after: 0, limit: 2 }))).toEqual(["done", "creating"]);
+    reopened.put(cluster("creating"));
+    expect(names(reopened.unsettled())).toEqual(["locked"]);
+  });
+
   it("serves more records than it caches, and keeps them and their order across a reopen", () => {
     const file = sqliteFile();
     const count = 5_000; // more than its record cache holds
