@@ -20,11 +20,7 @@ export function engineInventory(engine: Engine): Inventory {
       return { clusters: items.map((cluster) => engine.clusterView(cluster, { keep: false })), total };
     },
     operations(recent) {
-      const finished = store
-        .listOperations()
-        .filter((operation) => operation.status !== "InProgress")
-        .sort((a, b) => (b.endTime ?? "").localeCompare(a.endTime ?? ""));
-      return { running: store.listOperations("InProgress"), finished: finished.slice(0, recent) };
+      return { running: store.listOperations("InProgress"), finished: store.recentlyEnded(recent) };
     },
   };
 }

@@ -188,11 +188,23 @@ export class MemoryStore implements ResourceStore {
     }
   }
 
+  /** Puts `finished` back in end order, when an undo put an entry out of it. */
+  private orderFinished(): void {
+    if (!this.finishedUnordered) return;
+    this.finished = new Map([...this.finished].sort(([, a], [, b]) => (a.ended < b.ended ? -1 : a.ended > b.ended ? 1 : 0)));
+    this.finishedUnordered = false;
+  }
+
+  recentlyEnded(limit: number): OperationRecord[] {
+    this.orderFinished();
+    const keys = [...this.finished.keys()];
+    const out: OperationRecord[] = [];
+    for (let i = keys.length - 1; i >= 0 && out.length < limit; i--) out.push(this.operations.get(keys[i])!);
+    return out;
+  }
+
   pruneOperations(retention: OperationRetention): number {
-    if (this.finishedUnordered) {
-      this.finished = new Map([...this.finished].sort(([, a], [, b]) => (a.ended < b.ended ? -1 : a.ended > b.ended ? 1 : 0)));
-      this.finishedUnordered = false;
-    }
+    this.orderFinished();
     let dropped = 0;
     let passed = 0;
     // Oldest end first; the first one that need not go ends the walk (those after it ended later).

@@ -189,6 +189,8 @@ export class SqliteStore implements ResourceStore {
         `SELECT key, ended, bytes FROM operations AS o WHERE ended IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM resources WHERE active_operation = o.key) ORDER BY ended LIMIT ?`,
       ),
+      // Newest end first, through operations_by_end read backwards.
+      recentlyEnded: this.db.prepare("SELECT key, body FROM operations WHERE ended IS NOT NULL ORDER BY ended DESC, rowid DESC LIMIT ?"),
       removeOperation: this.db.prepare("DELETE FROM operations WHERE key = ?"),
       operationCount: this.db.prepare("SELECT count(*) FROM operations").pluck(),
       // rowid order is creation order (an upsert keeps the rowid): listOperations() lists oldest first.
@@ -488,6 +490,12 @@ export class SqliteStore implements ResourceStore {
     }
     this.oldestEnd = oldestEnd;
     return dropped;
+  }
+
+  recentlyEnded(limit: number): OperationRecord[] {
+    this.writeOutOperations();
+    const rows = this.statements.recentlyEnded.all(limit) as { key: string; body: string }[];
+    return rows.map((row) => this.operations.get(row.key) ?? JSON.parse(row.body));
   }
 
   operationCount(): number {

@@ -48,6 +48,8 @@ export interface ResourceStore {
    * names as its activeOperation, is never dropped. Part of the caller's transaction; returns how many went.
    */
   pruneOperations(retention: OperationRetention): number;
+  /** The `limit` finished (Succeeded, Failed, Canceled) operations that ended last, newest first: one bounded read, whatever is stored. */
+  recentlyEnded(limit: number): OperationRecord[];
   /** How many operation records are stored, running and finished. */
   operationCount(): number;
   /** Resources locked by an operation (activeOperation set): what a restart must settle. */

@@ -146,6 +146,21 @@ describe.each(kinds)("the %s store", (_kind, make) => {
     expect(names(store.children(GROUP))).toEqual(["keep", "gone"]);
   });
 
+  it("reads the operations that ended last, newest first, without the running ones", () => {
+    const store = fresh();
+    const started = (name: string) => ({ ...newOperation({ subscriptionId: SUB, location: "eastus", provider: "Microsoft.ContainerService", resourceId: cluster(name).id, action: "Update" }, new Date("2026-01-01T00:00:00Z")), name });
+    const ended = (name: string, minute: number) => ({ ...started(name), status: "Succeeded" as const, endTime: `2026-01-01T00:${String(minute).padStart(2, "0")}:00.000Z` });
+    store.transaction(() => {
+      store.putOperation(ended("second", 2));
+      store.putOperation(started("running"));
+      store.putOperation(ended("first", 1));
+    });
+    store.transaction(() => store.putOperation(ended("third", 3)));
+    expect(store.recentlyEnded(2).map((o) => o.name)).toEqual(["third", "second"]);
+    store.transaction(() => store.putOperation(ended("running", 4)));
+    expect(store.recentlyEnded(10).map((o) => o.name)).toEqual(["running", "third", "second", "first"]);
+  });
+
   it("finds what a restart must settle: locked resources and transitional states", () => {
     const store = fresh();
     store.put(cluster("done"));
