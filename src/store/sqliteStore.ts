@@ -505,8 +505,8 @@ export class SqliteStore implements ResourceStore {
 
   listOperations(status?: OperationRecord["status"]): OperationRecord[] {
     this.writeOut();
-    const statement = status === "InProgress" ? this.statements.runningOperations : status ? this.statements.operationsWithStatus : this.statements.operations;
-    const rows = (status && status !== "InProgress" ? statement.all(status) : statement.all()) as { key: string; body: string }[];
+    const { runningOperations, operationsWithStatus, operations } = this.statements;
+    const rows = (status === "InProgress" ? runningOperations.all() : status ? operationsWithStatus.all(status) : operations.all()) as { key: string; body: string }[];
     return rows.map((row) => this.operations.get(row.key) ?? JSON.parse(row.body));
   }
 

@@ -48,7 +48,10 @@ export interface ResourceStore {
    * names as its activeOperation, is never dropped. Part of the caller's transaction; returns how many went.
    */
   pruneOperations(retention: OperationRetention): number;
-  /** The `limit` finished (Succeeded, Failed, Canceled) operations that ended last, newest first: one bounded read, whatever is stored. */
+  /**
+   * The `limit` finished (Succeeded, Failed, Canceled) operations that ended last, newest first,
+   * without reading, parsing or sorting every stored operation (the SQLite store reads `limit` rows).
+   */
   recentlyEnded(limit: number): OperationRecord[];
   /** How many operation records are stored, running and finished. */
   operationCount(): number;
