@@ -1,11 +1,21 @@
 // A data folder's database as an older emulator left it: each step undoes one of sqliteStore.ts's
 // migrations on a file the current store wrote, so a test can open it and watch the migration run.
-import type Database from "better-sqlite3";
+import Database from "better-sqlite3";
 
 const JSON_UNSETTLED = `active_operation IS NOT NULL OR (json_type(body, '$.properties.provisioningState') = 'text' AND json_extract(body, '$.properties.provisioningState') NOT IN ('Succeeded', 'Failed', 'Canceled'))`;
 
+/** Rewrites a closed data-folder database as that schema left it. */
+export function rewriteAsSchema(file: string, schema: 3 | 4): void {
+  const db = new Database(file);
+  try {
+    (schema === 3 ? asSchema3 : asSchema4)(db);
+  } finally {
+    db.close();
+  }
+}
+
 /** Schema 4: unsettled was a JSON condition over the body, and there were indexes by parent and type, and by operation status. */
-export function asSchema4(db: Database.Database): void {
+function asSchema4(db: Database.Database): void {
   db.exec(`DROP INDEX resources_unsettled;
     DROP INDEX operations_running;
     ALTER TABLE resources DROP COLUMN unsettled;
@@ -16,7 +26,7 @@ export function asSchema4(db: Database.Database): void {
 }
 
 /** Schema 3: before operations had an end column and a size. */
-export function asSchema3(db: Database.Database): void {
+function asSchema3(db: Database.Database): void {
   asSchema4(db);
   db.exec("DROP INDEX operations_by_end; DROP INDEX resources_by_active_operation; ALTER TABLE operations DROP COLUMN ended; ALTER TABLE operations DROP COLUMN bytes;");
   db.pragma("user_version = 3");

@@ -5,13 +5,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import type { OperationRecord } from "../../src/arm/lro.js";
 import { MemoryStore } from "../../src/store/memoryStore.js";
 import { SqliteStore } from "../../src/store/sqliteStore.js";
 import type { OperationRetention, ResourceStore, StoredResource } from "../../src/store/store.js";
-import { asSchema3 } from "../support/olderSqliteSchemas.js";
+import { rewriteAsSchema } from "../support/olderSqliteSchemas.js";
 
 const SUB = "00000000-0000-0000-0000-0000000000AA";
 const GROUP = `/subscriptions/${SUB}/resourceGroups/rg`;
@@ -152,9 +151,7 @@ describe("an older SQLite file", () => {
     });
     first.close();
     // as schema 3 left it: no end column
-    const db = new Database(file);
-    asSchema3(db);
-    db.close();
+    rewriteAsSchema(file, 3);
     const reopened = new SqliteStore(file);
     open.push(reopened);
     expect(kept(reopened)).toEqual(["old", "running"]);

@@ -3,13 +3,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { newOperation } from "../../src/arm/lro.js";
 import { MemoryStore } from "../../src/store/memoryStore.js";
 import { SqliteStore } from "../../src/store/sqliteStore.js";
 import type { ResourceStore, StoredResource } from "../../src/store/store.js";
-import { asSchema4 } from "../support/olderSqliteSchemas.js";
+import { rewriteAsSchema } from "../support/olderSqliteSchemas.js";
 
 const SUB = "00000000-0000-0000-0000-0000000000AA";
 const GROUP = `/subscriptions/${SUB}/resourceGroups/rg`;
@@ -183,9 +182,7 @@ describe("the sqlite store", () => {
     first.put(pool("done", "p1"));
     first.transaction(() => first.putOperation({ ...newOperation({ subscriptionId: SUB, location: "eastus", provider: "Microsoft.ContainerService", resourceId: cluster("creating").id, action: "Create" }, new Date()), name: "running-op" }));
     first.close();
-    const db = new Database(file);
-    asSchema4(db);
-    db.close();
+    rewriteAsSchema(file, 4);
     const reopened = new SqliteStore(file);
     open.push(reopened);
     expect(names(reopened.unsettled())).toEqual(["creating", "locked"]);
