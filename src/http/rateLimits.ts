@@ -103,7 +103,8 @@ export class RateLimiter {
    */
   count(method: string, subscriptionId: string | undefined, tenantId: string, actor: string, now: number, headers: string[]): ArmError | undefined {
     const kind = method === "GET" || method === "HEAD" ? READ : method === "DELETE" ? DELETE : WRITE;
-    const scope = subscriptionId === undefined ? this.scope(this.tenants, tenantId, false, now) : this.scope(this.subscriptions, subscriptionId.toLowerCase(), true, now);
+    const tenantLevel = subscriptionId === undefined;
+    const scope = tenantLevel ? this.scope(this.tenants, tenantId, false, now) : this.scope(this.subscriptions, subscriptionId.toLowerCase(), true, now);
     const own = this.principalBuckets(scope, actor, now)[kind];
     const global = scope.global?.[kind];
     own.refill(now);
@@ -113,11 +114,11 @@ export class RateLimiter {
       own.take();
       global?.take();
     }
-    headers.push(subscriptionId === undefined ? TENANT_HEADERS[kind] : SUBSCRIPTION_HEADERS[kind], String(own.remaining));
+    headers.push(tenantLevel ? TENANT_HEADERS[kind] : SUBSCRIPTION_HEADERS[kind], String(own.remaining));
     if (global) headers.push(GLOBAL_HEADERS[kind], String(global.remaining));
     if (allowed || !this.config.enforce) return undefined;
     const wait = Math.max(own.available ? 0 : own.retryAfterSeconds, global && !global.available ? global.retryAfterSeconds : 0);
-    return subscriptionId === undefined ? errors.throttled("tenant", KIND_NAMES[kind], tenantId, actor, wait) : errors.throttled("subscription", KIND_NAMES[kind], subscriptionId, actor, wait);
+    return errors.throttled(tenantLevel ? "tenant" : "subscription", KIND_NAMES[kind], subscriptionId ?? tenantId, actor, wait);
   }
 
   private scope(scopes: BoundedCache<string, Scope>, key: string, withGlobal: boolean, now: number): Scope {
