@@ -44,28 +44,25 @@ export interface ChildOptions {
   onStdout?: (text: string, child: ChildProcess) => void;
 }
 
-/** The dist build must be at least as new as every source file, or the test would run old code. */
+/** The bundle (dist/src/main.js) must be at least as new as every source file, or the test would run old code. */
 export function assertBuildIsCurrent(): void {
+  let builtAt: number;
+  try {
+    builtAt = statSync(CLI).mtimeMs;
+  } catch {
+    throw new Error(`${relative(ROOT, CLI)} is missing: run \`npm run build\` (npm test does) before these tests`);
+  }
   const stale: string[] = [];
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith(".ts")) {
-        const built = join(ROOT, "dist", relative(ROOT, path)).replace(/\.ts$/, ".js");
-        let builtAt: number;
-        try {
-          builtAt = statSync(built).mtimeMs;
-        } catch {
-          continue; // not built yet: a file nothing imports so far (an import of it would fail loudly)
-        }
-        if (builtAt < statSync(path).mtimeMs) stale.push(relative(ROOT, path));
-      }
+      else if (entry.name.endsWith(".ts") && statSync(path).mtimeMs > builtAt) stale.push(relative(ROOT, path));
     }
   };
   walk(join(ROOT, "src"));
   if (stale.length) {
-    throw new Error(`dist/ is older than ${stale.slice(0, 5).join(", ")}${stale.length > 5 ? ", ..." : ""}: run \`npx tsc -p tsconfig.json\` (npm test does) before these tests`);
+    throw new Error(`dist/src/main.js is older than ${stale.slice(0, 5).join(", ")}${stale.length > 5 ? ", ..." : ""}: run \`npm run build\` (npm test does) before these tests`);
   }
 }
 

@@ -67,7 +67,7 @@ describe("the npm package (npm pack), installed into an empty folder", () => {
   it("holds the built server, the generated documents it serves and the licence notices, and no source, test or upstream spec file", async () => {
     const { stdout } = await run("tar", ["-tzf", tarball]);
     const files = stdout.trim().split("\n").map((f) => f.replace(/^package\//, ""));
-    for (const needed of ["package.json", "README.md", "LICENSE", "THIRD-PARTY-NOTICES.md", "dist/src/main.js", "specs/MANIFEST.json", "specs/api-versions.json"]) expect(files).toContain(needed);
+    for (const needed of ["package.json", "README.md", "LICENSE", "THIRD-PARTY-NOTICES.md", "dist/package.json", "dist/src/main.js", "specs/MANIFEST.json", "specs/api-versions.json"]) expect(files).toContain(needed);
     const documents = files.filter((f) => /^generated\/openapi\/\d{4}-\d{2}-\d{2}\.json$/.test(f));
     expect(documents.length).toBeGreaterThanOrEqual(6);
     expect(files.filter((f) => /^(src|test|scripts|specs\/upstream|bench)\//.test(f) || f.endsWith(".ts"))).toEqual([]);
