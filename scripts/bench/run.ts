@@ -72,11 +72,22 @@ const clusterBody = (pools = 1) =>
     },
   });
 
-function startEmulator(extraEnv: Record<string, string> = {}, dataDir?: string): Promise<Child & { startedAt: number }> {
+/**
+ * A server's environment: this process's, with or without NODE_EXTRA_CA_CERTS. Node 20 reads that file
+ * at every start, and builds its bundled root store to add it to, whatever the server does with TLS:
+ * with this machine's setting (the system's whole trust bundle) that is 35 to 80 ms of every start.
+ */
+function serverEnv(withExtraCa: boolean, extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  if (!withExtraCa) delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+}
+
+function startEmulator(extraEnv: Record<string, string> = {}, dataDir?: string, withExtraCa = true): Promise<Child & { startedAt: number }> {
   const startedAt = performance.now();
   const args = ["--require", PROBE, join(projectRoot, "dist/src/main.js"), "--port", "0", "--host", "127.0.0.1", ...(dataDir ? ["--data-dir", dataDir] : [])];
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, FLOCI_AZ_SERVICES_AKS_MOCKED: "true", FLOCI_AZ_SERVICES_AKS_LOG_REQUESTS: "false", FLOCI_AZ_SERVICES_AKS_KEY_DIR: keyDir, ...extraEnv },
+    env: serverEnv(withExtraCa, { FLOCI_AZ_SERVICES_AKS_MOCKED: "true", FLOCI_AZ_SERVICES_AKS_LOG_REQUESTS: "false", FLOCI_AZ_SERVICES_AKS_KEY_DIR: keyDir, ...extraEnv }),
     stdio: ["ignore", "pipe", "inherit", "ipc"],
   });
   children.add(child);
@@ -100,7 +111,7 @@ function startEmulator(extraEnv: Record<string, string> = {}, dataDir?: string):
  * The baseline: a bare Node https server answering a fixed JSON body of a given size. Its TLS options are
  * the emulator's (no trust store: `ca: []`), so its start is Node's own floor for an HTTPS server.
  */
-function startBaseline(body: string, cert: { key: string; cert: string; ca: string }): Promise<Child & { startedAt: number }> {
+function startBaseline(body: string, cert: { key: string; cert: string; ca: string }, withExtraCa = true): Promise<Child & { startedAt: number }> {
   const startedAt = performance.now();
   const source = `
     const https = require("node:https");
@@ -109,7 +120,7 @@ function startBaseline(body: string, cert: { key: string; cert: string; ca: stri
       req.resume();
       req.on("end", () => res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": body.length }).end(body));
     }).listen(0, "127.0.0.1", function () { console.log("listening on port " + this.address().port); });`;
-  const child = spawn(process.execPath, ["--require", PROBE, "-e", source], { env: { ...process.env, BODY: body, KEY: cert.key, CERT: cert.cert }, stdio: ["ignore", "pipe", "inherit", "ipc"] });
+  const child = spawn(process.execPath, ["--require", PROBE, "-e", source], { env: serverEnv(withExtraCa, { BODY: body, KEY: cert.key, CERT: cert.cert }), stdio: ["ignore", "pipe", "inherit", "ipc"] });
   children.add(child);
   child.once("exit", () => children.delete(child));
   return new Promise((resolve) => {
@@ -274,7 +285,7 @@ interface Start {
 }
 
 /** From spawn to the first 200: the emulator's (with a data folder, when given), or that of `start`'s server. */
-async function timeToFirst200(dataDir?: string, start: () => Promise<Child & { startedAt: number }> = () => startEmulator({}, dataDir)): Promise<Start> {
+async function timeToFirst200(dataDir?: string, start: () => Promise<Child & { startedAt: number }> = () => startEmulator({}, dataDir, false)): Promise<Start> {
   const child = await start();
   for (;;) {
     try {
@@ -487,13 +498,21 @@ async function main(): Promise<void> {
   console.log("startup and memory:");
   const documentFiles = apiVersions.filter((v) => existsSync(join(projectRoot, "generated", "openapi", `${v}.json`))).length;
   // Each emulator start alternates with a bare Node https server's (the same certificate and TLS
-  // options): Node's own floor on this machine at that moment, which a busy machine moves a lot.
+  // options): Node's own floor on this machine at that moment, which a busy machine moves a lot. Starts
+  // are measured without NODE_EXTRA_CA_CERTS (see serverEnv), and, when this environment sets it, also
+  // with it inherited, as the other rows run.
+  const extraCa = process.env.NODE_EXTRA_CA_CERTS;
   const emptyStarts: Start[] = [];
   const bareStarts: Start[] = [];
+  const inheritedStarts: Start[] = [];
+  const bareInheritedStarts: Start[] = [];
   const bareCert = { key: readFileSync(join(keyDir, "server-key.pem"), "utf8"), cert: readFileSync(join(keyDir, "server.pem"), "utf8"), ca: readFileSync(join(keyDir, "ca.pem"), "utf8") };
   for (let i = 0; i < STARTS; i++) {
     emptyStarts.push(await timeToFirst200());
-    bareStarts.push(await timeToFirst200(undefined, () => startBaseline("{}", bareCert)));
+    bareStarts.push(await timeToFirst200(undefined, () => startBaseline("{}", bareCert, false)));
+    if (!extraCa) continue;
+    inheritedStarts.push(await timeToFirst200(undefined, () => startEmulator({}, undefined, true)));
+    bareInheritedStarts.push(await timeToFirst200(undefined, () => startBaseline("{}", bareCert, true)));
   }
   const bigDir = join(work, "big");
   mkdirSync(bigDir);
@@ -518,6 +537,7 @@ async function main(): Promise<void> {
   await stop(inMemory);
   const med = (starts: Start[], key: keyof Start) => median(starts.map((s) => s[key]));
   console.log(`  start to first 200 (${documentFiles} documents in the manifest): ${med(emptyStarts, "ms").toFixed(0)} ms (${med(emptyStarts, "cpuMs").toFixed(0)} ms CPU) empty, ${med(bigStarts, "ms").toFixed(0)} ms with ${BIG_STORE_CLUSTERS} clusters; bare Node https server ${med(bareStarts, "ms").toFixed(0)} ms (${med(bareStarts, "cpuMs").toFixed(0)} ms CPU)`);
+  if (extraCa) console.log(`  with NODE_EXTRA_CA_CERTS inherited: ${med(inheritedStarts, "ms").toFixed(0)} ms, bare ${med(bareInheritedStarts, "ms").toFixed(0)} ms; idle RSS ${med(inheritedStarts, "rssIdleMiB").toFixed(1)} MiB, bare ${med(bareInheritedStarts, "rssIdleMiB").toFixed(1)} MiB`);
   console.log(`  RSS: ${med(emptyStarts, "rssIdleMiB").toFixed(1)} MiB idle (bare Node https server ${med(bareStarts, "rssIdleMiB").toFixed(1)} MiB), ${BIG_STORE_CLUSTERS} clusters of one pool: ${bigRss.toFixed(0)} MiB in a data folder, ${memoryStoreRss.toFixed(0)} MiB in memory`);
 
   const base = results[0];
@@ -531,7 +551,8 @@ async function main(): Promise<void> {
     goals: GOALS,
     load: load_,
     putCreateDataFolderAgainstMemory: { rateRatio: createDurable.rps / createInMemory.rps, cpuRatio: createDurable.cpuUs / createInMemory.cpuUs },
-    startup: { empty: emptyStarts, bigStore: bigStarts, bare: bareStarts, emptyMedianMs: med(emptyStarts, "ms"), emptyMedianCpuMs: med(emptyStarts, "cpuMs"), bigStoreMedianMs: med(bigStarts, "ms"), bareMedianMs: med(bareStarts, "ms"), bareMedianCpuMs: med(bareStarts, "cpuMs") },
+    startup: { empty: emptyStarts, bigStore: bigStarts, bare: bareStarts, emptyMedianMs: med(emptyStarts, "ms"), emptyMedianCpuMs: med(emptyStarts, "cpuMs"), bigStoreMedianMs: med(bigStarts, "ms"), bareMedianMs: med(bareStarts, "ms"), bareMedianCpuMs: med(bareStarts, "cpuMs"),
+      ...(extraCa && { withExtraCaCerts: { emulator: inheritedStarts, bare: bareInheritedStarts, emulatorMedianMs: med(inheritedStarts, "ms"), bareMedianMs: med(bareInheritedStarts, "ms"), emulatorIdleMiB: med(inheritedStarts, "rssIdleMiB"), bareIdleMiB: med(bareInheritedStarts, "rssIdleMiB") } }) },
     rssMiB: { idle: med(emptyStarts, "rssIdleMiB"), bareIdle: med(bareStarts, "rssIdleMiB"), afterFirstRequest: med(emptyStarts, "rssFirstMiB"), bigStore: bigRss, bigMemoryStore: memoryStoreRss, beforeDocuments: documents.rssBefore, allDocumentsLoaded: documents.rssAfter },
     documents: { firstGetMs: documents.firstMs, laterGetMedianMs: documents.againMs },
     microOpsPerSecond: micro,
@@ -541,7 +562,9 @@ async function main(): Promise<void> {
     `Run ${report.date}${QUICK ? " (--quick)" : ""} on ${report.machine.cpus} cores (${report.machine.cpuModel}), ${report.machine.memoryGiB} GiB, Node ${report.machine.node}; ` +
       `autocannon ${CONNECTIONS} connections x ${DURATION_S} s per row, HTTPS; cluster GET body ${report.settings.clusterGetBytes} bytes. ` +
       `Server CPU per request: the server process's own cpuUsage() over the row, divided by the requests answered.` +
-      (report.machine.nodeExtraCaCerts ? ` Servers inherit NODE_EXTRA_CA_CERTS=${report.machine.nodeExtraCaCerts}, read at every Node start.` : ""),
+      (report.machine.nodeExtraCaCerts
+        ? ` This environment sets NODE_EXTRA_CA_CERTS=${report.machine.nodeExtraCaCerts}, which Node 20 reads at every start: the servers inherit it, but for the start and idle-RSS rows, measured without it and then with it.`
+        : ""),
     "",
     "| scenario | req/s | ratio to baseline | server CPU us/req | p50 ms | p99 ms | non-2xx | goal | |",
     "|---|---:|---:|---:|---:|---:|---:|---|---|",
@@ -554,6 +577,12 @@ async function main(): Promise<void> {
     `| start to first 200, data folder with ${fleet} (median of ${STARTS}) | ${report.startup.bigStoreMedianMs.toFixed(0)} ms | | |`,
     `| RSS idle (a second after the first 200) | ${report.rssMiB.idle.toFixed(1)} MiB | <= ${GOALS.idleMiB} MiB | ${measured(report.rssMiB.idle, GOALS.idleMiB)} |`,
     `| RSS idle, bare Node https server | ${report.rssMiB.bareIdle.toFixed(1)} MiB | | |`,
+    ...(report.startup.withExtraCaCerts
+      ? [
+          `| start to first 200 / idle RSS with this environment's NODE_EXTRA_CA_CERTS inherited (as every other row runs) | ${report.startup.withExtraCaCerts.emulatorMedianMs.toFixed(0)} ms / ${report.startup.withExtraCaCerts.emulatorIdleMiB.toFixed(1)} MiB | | |`,
+          `| the same, bare Node https server | ${report.startup.withExtraCaCerts.bareMedianMs.toFixed(0)} ms / ${report.startup.withExtraCaCerts.bareIdleMiB.toFixed(1)} MiB | | |`,
+        ]
+      : []),
     `| RSS with ${fleet}, data folder (SQLite), after a restart | ${report.rssMiB.bigStore.toFixed(0)} MiB | <= ${GOALS.fleetMiB} MiB${BIG_STORE_CLUSTERS < 10_000 ? " (at 10,000)" : ""} | ${BIG_STORE_CLUSTERS >= 10_000 ? measured(report.rssMiB.bigStore, GOALS.fleetMiB) : ""} |`,
     `| RSS with ${fleet}, memory store (no data folder) | ${report.rssMiB.bigMemoryStore.toFixed(0)} MiB | <= ${GOALS.fleetMiB} MiB${BIG_STORE_CLUSTERS < 10_000 ? " (at 10,000)" : ""} | ${BIG_STORE_CLUSTERS >= 10_000 ? measured(report.rssMiB.bigMemoryStore, GOALS.fleetMiB) : ""} |`,
     `| PUT create, data folder against memory store | ${report.putCreateDataFolderAgainstMemory.rateRatio.toFixed(2)}x the rate, ${report.putCreateDataFolderAgainstMemory.cpuRatio.toFixed(2)}x the CPU | >= 0.7x the rate | ${measured(report.putCreateDataFolderAgainstMemory.rateRatio, 0.7, false)} |`,
