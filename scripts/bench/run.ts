@@ -284,8 +284,8 @@ interface Start {
   rssIdleMiB: number;
 }
 
-/** From spawn to the first 200: the emulator's (with a data folder, when given), or that of `start`'s server. */
-async function timeToFirst200(dataDir?: string, start: () => Promise<Child & { startedAt: number }> = () => startEmulator({}, dataDir, false)): Promise<Start> {
+/** From spawn (in `start`) to the server's first 200. */
+async function timeToFirst200(start: () => Promise<Child & { startedAt: number }>): Promise<Start> {
   const child = await start();
   for (;;) {
     try {
@@ -420,11 +420,9 @@ async function main(): Promise<void> {
   await expectStatus(call(emu, "PUT", `/subscriptions/${SUB}/resourcegroups/list?api-version=2023-07-01`, JSON.stringify({ location: "eastus" })), 201);
   for (let i = 0; i < LIST_CLUSTERS; i++) await expectStatus(call(emu, "PUT", `${clusterPath("list", `l${i}`)}?api-version=${AKS}`, clusterBody(1)), 201);
 
-  const baseline = await startBaseline(get.text, {
-    key: readFileSync(join(keyDir, "server-key.pem"), "utf8"),
-    cert: readFileSync(join(keyDir, "server.pem"), "utf8"),
-    ca: readFileSync(join(keyDir, "ca.pem"), "utf8"),
-  });
+  // The emulator's own certificate: the baseline serves with it too.
+  const serverCert = { key: readFileSync(join(keyDir, "server-key.pem"), "utf8"), cert: readFileSync(join(keyDir, "server.pem"), "utf8"), ca: emu.ca };
+  const baseline = await startBaseline(get.text, serverCert);
 
   // Warm both servers up (JIT, caches) so the first row is not the one that pays for it.
   await autocannon({ url: `https://localhost:${baseline.port}/x`, connections: CONNECTIONS, duration: 1, tlsOptions: { ca: baseline.ca } } as autocannon.Options);
@@ -506,13 +504,12 @@ async function main(): Promise<void> {
   const bareStarts: Start[] = [];
   const inheritedStarts: Start[] = [];
   const bareInheritedStarts: Start[] = [];
-  const bareCert = { key: readFileSync(join(keyDir, "server-key.pem"), "utf8"), cert: readFileSync(join(keyDir, "server.pem"), "utf8"), ca: readFileSync(join(keyDir, "ca.pem"), "utf8") };
   for (let i = 0; i < STARTS; i++) {
-    emptyStarts.push(await timeToFirst200());
-    bareStarts.push(await timeToFirst200(undefined, () => startBaseline("{}", bareCert, false)));
+    emptyStarts.push(await timeToFirst200(() => startEmulator({}, undefined, false)));
+    bareStarts.push(await timeToFirst200(() => startBaseline("{}", serverCert, false)));
     if (!extraCa) continue;
-    inheritedStarts.push(await timeToFirst200(undefined, () => startEmulator({}, undefined, true)));
-    bareInheritedStarts.push(await timeToFirst200(undefined, () => startBaseline("{}", bareCert, true)));
+    inheritedStarts.push(await timeToFirst200(() => startEmulator({}, undefined, true)));
+    bareInheritedStarts.push(await timeToFirst200(() => startBaseline("{}", serverCert, true)));
   }
   const bigDir = join(work, "big");
   mkdirSync(bigDir);
@@ -520,7 +517,7 @@ async function main(): Promise<void> {
   await fill(filler, BIG_STORE_CLUSTERS, POOLS_PER_CLUSTER);
   await stop(filler);
   const bigStarts: Start[] = [];
-  for (let i = 0; i < STARTS; i++) bigStarts.push(await timeToFirst200(bigDir));
+  for (let i = 0; i < STARTS; i++) bigStarts.push(await timeToFirst200(() => startEmulator({}, bigDir, false)));
   const fleetRss = async (child: Child) => {
     await expectStatus(call(child, "GET", `${clusterPath("big", "c0")}?api-version=${AKS}`), 200);
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -545,7 +542,7 @@ async function main(): Promise<void> {
   const report = {
     date: started.toISOString(),
     quick: QUICK,
-    // Every server inherits it, and Node reads that file at each start (the bare server's start shows the cost).
+    // What the servers of the load rows inherit (see serverEnv).
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null },
     settings: { connections: CONNECTIONS, durationSeconds: DURATION_S, starts: STARTS, bigStoreClusters: BIG_STORE_CLUSTERS, poolsPerCluster: POOLS_PER_CLUSTER, listClusters: LIST_CLUSTERS, clusterGetBytes: Buffer.byteLength(get.text), documents: documentFiles },
     goals: GOALS,
