@@ -159,7 +159,7 @@ export class Engine {
         const previous = existingPools.find((p) => p.body.name.toLowerCase() === pool.name.toLowerCase());
         const defaultMode = !existing && index === 0 ? "System" : "User";
         return buildPool(
-          { clusterId: canonicalId, name: previous?.body.name ?? pool.name, clusterVersion: body.properties.currentKubernetesVersion, defaultMode, location: body.location, leniency: caller.leniency },
+          { clusterId: canonicalId, name: previous?.body.name ?? pool.name, clusterVersion: body.properties.currentKubernetesVersion, defaultMode, location: body.location, leniency: caller.leniency, principal: caller.principal, now: ctx.now },
           pool.properties,
           previous?.body,
         );
@@ -285,6 +285,8 @@ export class Engine {
           defaultMode: "User",
           location: cluster.body.location,
           leniency: caller.leniency,
+          principal: caller.principal,
+          now: core.clock.now(),
         },
         request.properties ?? {},
         existing?.body,

@@ -587,6 +587,9 @@ export interface PoolContext {
   location: string;
   /** What the request may be let off (absent: strict). */
   leniency?: LeniencyPolicy;
+  /** Who asks, and when: the pool's systemData. */
+  principal: Principal;
+  now: Date;
 }
 
 // AKS's quotas and pool rules (docs: "Quotas, virtual machine size restrictions, and region
@@ -672,7 +675,16 @@ export function buildPool(ctx: PoolContext, requested: Record<string, any>, prev
     powerState: { code: power },
     eTag: randomUUID(),
   };
-  return { id: `${ctx.clusterId}/agentPools/${ctx.name}`, name: ctx.name, type: POOL_TYPE, properties };
+  return { id: `${ctx.clusterId}/agentPools/${ctx.name}`, name: ctx.name, type: POOL_TYPE, properties, systemData: poolSystemData(ctx, previous) };
+}
+
+/**
+ * An agent pool's systemData (in its schema since 2025-10-01; the view leaves it out at older
+ * versions). A pool stored before the emulator kept one has no known creator: only who changed it last.
+ */
+function poolSystemData(ctx: PoolContext, previous: Record<string, any> | undefined): Partial<SystemData> {
+  if (previous && !previous.systemData) return { lastModifiedBy: ctx.principal.id, lastModifiedByType: ctx.principal.type, lastModifiedAt: ctx.now.toISOString() };
+  return systemData(ctx.principal, ctx.now, previous?.systemData);
 }
 
 // ---- node labels: kubelet's --node-labels rule ------------------------------------------------------

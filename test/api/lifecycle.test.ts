@@ -333,6 +333,12 @@ describe.each(API_VERSIONS)("cluster lifecycle at api-version $apiVersion ($labe
       provisioningState: "Succeeded",
     });
     expect(added.currentOrchestratorVersion).toMatch(/^1\.33\.\d+$/);
+    // who made it, and when (an agent pool's systemData is in its schema since 2025-10-01)
+    expect(added.systemData).toMatchObject({ createdBy: CLIENT_ID, createdByType: "Application", lastModifiedBy: CLIENT_ID, lastModifiedByType: "Application" });
+    expect(Math.abs(Date.now() - added.systemData!.createdAt!.getTime())).toBeLessThan(60_000);
+    const poolUrl = (version: string) => `${clusterPath(rg, cluster)}/agentPools/userpool?api-version=${version}`;
+    expect((await arm.call("GET", poolUrl("2024-02-01"))).body).not.toHaveProperty("systemData");
+    expect((await arm.call("GET", `${clusterPath(rg, cluster)}?api-version=2025-10-01`)).body.properties.agentPoolProfiles.map((p: object) => "systemData" in p)).toEqual([false, false]);
     await expectPoolInBothViews(cluster, "userpool", { count: 1, vmSize: "Standard_D4s_v3", mode: "User", nodeLabels: { workload: "batch" }, provisioningState: "Succeeded" });
     expect((await collect(sdk.client.agentPools.list(rg, cluster))).map((p) => p.name).sort()).toEqual(["systempool", "userpool"]);
 
@@ -341,6 +347,8 @@ describe.each(API_VERSIONS)("cluster lifecycle at api-version $apiVersion ($labe
     const scaled = await sdk.client.agentPools.createOrUpdate(rg, cluster, "userpool", { ...current, count: 3 });
     expect(scaled.count).toBe(3);
     expect(scaled.provisioningState).toBe("Succeeded");
+    expect(scaled.systemData?.createdAt).toEqual(added.systemData!.createdAt);
+    expect(scaled.systemData!.lastModifiedAt!.getTime()).toBeGreaterThanOrEqual(added.systemData!.createdAt!.getTime());
     await expectPoolInBothViews(cluster, "userpool", { count: 3, vmSize: "Standard_D4s_v3", nodeLabels: { workload: "batch" } });
 
     // update through the cluster's agentPoolProfiles: the pool resource follows
