@@ -595,6 +595,9 @@ func main() {
 		fail(step, "state %s count %d mode %s vmSize %s version %s", pointer.From(pp.ProvisioningState), pointer.From(pp.Count),
 			pointer.From(pp.Mode), pointer.From(pp.VMSize), pointer.From(pp.OrchestratorVersion))
 	}
+	if sd := pool.Model.SystemData; sd == nil || sd.CreatedBy == "" || sd.CreatedAt == "" || sd.LastModifiedBy == "" {
+		fail(step, "systemData %+v", sd)
+	}
 	pass(step)
 
 	step = "node pool list"
