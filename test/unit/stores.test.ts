@@ -78,6 +78,22 @@ describe.each(kinds)("the %s store", (_kind, make) => {
     expect(names(store.firstOfType(CLUSTER_TYPE, 10).items)).toEqual(["a1", "b2", "a2"]);
   });
 
+  it("gives back each record and operation as it was given, field for field", () => {
+    const store = fresh();
+    const given = { ...cluster("whole"), body: { name: "whole", tags: { a: "1" }, properties: { provisioningState: "Succeeded", count: 3, list: [1, { x: null }] } } };
+    const operation = { ...newOperation({ subscriptionId: SUB, location: "eastus", provider: "Microsoft.ContainerService", resourceId: given.id, action: "Create" }, new Date("2026-01-01T00:00:00Z")), status: "Succeeded" as const, endTime: "2026-01-01T00:01:00.000Z" };
+    store.transaction(() => {
+      store.put(given);
+      store.put(pool("whole", "p1"));
+      store.putOperation(operation);
+    });
+    expect(store.get(given.id)).toEqual(given);
+    expect(store.children(given.id)).toEqual([pool("whole", "p1")]);
+    expect(store.getOperation(operation.name)).toEqual(operation);
+    expect(store.listOperations()).toEqual([operation]);
+    expect(store.all()).toEqual([given, pool("whole", "p1")]);
+  });
+
   it("reads by id in any casing, and forgets what it deletes", () => {
     const store = fresh();
     store.put(cluster("Alpha"));
@@ -190,6 +206,22 @@ describe("the sqlite store", () => {
     expect(names(reopened.children(GROUP, CLUSTER_TYPE, { after: 0, limit: 2 }))).toEqual(["done", "creating"]);
     reopened.put(cluster("creating"));
     expect(names(reopened.unsettled())).toEqual(["locked"]);
+  });
+
+  it("gives back each record and operation field for field from its file, after a reopen", () => {
+    const file = sqliteFile();
+    const given = { ...cluster("whole", "Succeeded", "op-whole"), body: { name: "whole", tags: { a: "1" }, properties: { provisioningState: "Succeeded", list: [1, { x: null }] } } };
+    const operation = { ...newOperation({ subscriptionId: SUB, location: "eastus", provider: "Microsoft.ContainerService", resourceId: given.id, action: "Create" }, new Date("2026-01-01T00:00:00Z")), status: "Succeeded" as const, endTime: "2026-01-01T00:01:00.000Z" };
+    const first = new SqliteStore(file);
+    first.transaction(() => {
+      first.put(given);
+      first.putOperation(operation);
+    });
+    first.close();
+    const store = new SqliteStore(file);
+    open.push(store);
+    expect(store.get(given.id)).toEqual(given);
+    expect(store.getOperation(operation.name)).toEqual(operation);
   });
 
   it("serves more records than it caches, and keeps them and their order across a reopen", () => {
