@@ -230,12 +230,11 @@ async function load(name: string, child: Child, options: Partial<autocannon.Opti
 /** Slices of one load, measured as one row: their mean rate (the slices are equally long), CPU over all their requests. */
 function combineSlices(name: string, slices: LoadResult[]): LoadResult {
   const requests = slices.reduce((sum, s) => sum + s.requests, 0);
-  const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
   return {
     name,
     rps: slices.reduce((sum, s) => sum + s.rps, 0) / slices.length,
     cpuUs: slices.reduce((sum, s) => sum + s.cpuUs * s.requests, 0) / Math.max(1, requests),
-    p50: sorted(slices.map((s) => s.p50))[Math.floor(slices.length / 2)],
+    p50: median(slices.map((s) => s.p50)),
     p99: Math.max(...slices.map((s) => s.p99)),
     errors: slices.reduce((sum, s) => sum + s.errors, 0),
     non2xx: slices.reduce((sum, s) => sum + s.non2xx, 0),

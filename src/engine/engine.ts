@@ -31,6 +31,7 @@ import {
   assertNotStopped,
   buildCluster,
   buildPool,
+  modifiedSystemData,
   clusterId,
   CLUSTER_TYPE,
   POOL_TYPE,
@@ -209,7 +210,7 @@ export class Engine {
       core.assertClusterIdle(cluster);
       assertNotStopped(cluster);
       assertValidTags(tags);
-      const body = { ...cluster.body, tags: tags ?? {}, eTag: crypto.randomUUID(), systemData: { ...cluster.body.systemData, lastModifiedBy: caller.principal.id, lastModifiedByType: caller.principal.type, lastModifiedAt: core.clock.now().toISOString() } };
+      const body = { ...cluster.body, tags: tags ?? {}, eTag: crypto.randomUUID(), systemData: modifiedSystemData(caller.principal, core.clock.now(), cluster.body.systemData) };
       const updated = { ...cluster, body, etag: body.eTag };
       core.store.put(updated);
       core.refreshETags(updated.id, [updated]); // every pool's eTag too: a cluster-level write

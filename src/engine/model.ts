@@ -244,6 +244,14 @@ export function systemData(principal: Principal, now: Date, previous?: SystemDat
   };
 }
 
+/**
+ * systemData after a change to a resource that exists: what it had (nothing, for a record stored
+ * before the emulator kept one: its creator is not known), and who changed it last.
+ */
+export function modifiedSystemData(principal: Principal, now: Date, previous: Partial<SystemData> | undefined): Partial<SystemData> {
+  return { ...previous, lastModifiedBy: principal.id, lastModifiedByType: principal.type, lastModifiedAt: now.toISOString() };
+}
+
 /** A GUID that is the same for the same inputs: stable principal and object ids across restarts. */
 export function stableGuid(...parts: string[]): string {
   const hex = createHash("sha1").update(parts.join("|").toLowerCase()).digest("hex");
@@ -675,16 +683,9 @@ export function buildPool(ctx: PoolContext, requested: Record<string, any>, prev
     powerState: { code: power },
     eTag: randomUUID(),
   };
-  return { id: `${ctx.clusterId}/agentPools/${ctx.name}`, name: ctx.name, type: POOL_TYPE, properties, systemData: poolSystemData(ctx, previous) };
-}
-
-/**
- * An agent pool's systemData (in its schema since 2025-10-01; the view leaves it out at older
- * versions). A pool stored before the emulator kept one has no known creator: only who changed it last.
- */
-function poolSystemData(ctx: PoolContext, previous: Record<string, any> | undefined): Partial<SystemData> {
-  if (previous && !previous.systemData) return { lastModifiedBy: ctx.principal.id, lastModifiedByType: ctx.principal.type, lastModifiedAt: ctx.now.toISOString() };
-  return systemData(ctx.principal, ctx.now, previous?.systemData);
+  // In AgentPool's schema since 2025-10-01: the view leaves it out at older versions.
+  const changed = previous ? modifiedSystemData(ctx.principal, ctx.now, previous.systemData) : systemData(ctx.principal, ctx.now);
+  return { id: `${ctx.clusterId}/agentPools/${ctx.name}`, name: ctx.name, type: POOL_TYPE, properties, systemData: changed };
 }
 
 // ---- node labels: kubelet's --node-labels rule ------------------------------------------------------
