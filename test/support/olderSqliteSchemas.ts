@@ -5,17 +5,25 @@ import Database from "better-sqlite3";
 const JSON_UNSETTLED = `active_operation IS NOT NULL OR (json_type(body, '$.properties.provisioningState') = 'text' AND json_extract(body, '$.properties.provisioningState') NOT IN ('Succeeded', 'Failed', 'Canceled'))`;
 
 /** Rewrites a closed data-folder database as that schema left it. */
-export function rewriteAsSchema(file: string, schema: 3 | 4): void {
+export function rewriteAsSchema(file: string, schema: 3 | 4 | 5): void {
   const db = new Database(file);
   try {
-    (schema === 3 ? asSchema3 : asSchema4)(db);
+    ({ 3: asSchema3, 4: asSchema4, 5: asSchema5 })[schema](db);
   } finally {
     db.close();
   }
 }
 
+/** Schema 5: every type was in the type index. */
+function asSchema5(db: Database.Database): void {
+  db.exec(`DROP INDEX resources_by_type;
+    CREATE INDEX resources_by_type ON resources (subscription_id COLLATE NOCASE, type COLLATE NOCASE, seq);`);
+  db.pragma("user_version = 5");
+}
+
 /** Schema 4: unsettled was a JSON condition over the body, and there were indexes by parent and type, and by operation status. */
 function asSchema4(db: Database.Database): void {
+  asSchema5(db);
   db.exec(`DROP INDEX resources_unsettled;
     DROP INDEX operations_running;
     ALTER TABLE resources DROP COLUMN unsettled;

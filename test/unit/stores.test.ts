@@ -3,10 +3,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { newOperation } from "../../src/arm/lro.js";
 import { MemoryStore } from "../../src/store/memoryStore.js";
-import { SqliteStore } from "../../src/store/sqliteStore.js";
+import { SCHEMA_VERSION, SqliteStore } from "../../src/store/sqliteStore.js";
 import type { ResourceStore, StoredResource } from "../../src/store/store.js";
 import { rewriteAsSchema } from "../support/olderSqliteSchemas.js";
 
@@ -115,6 +116,17 @@ describe.each(kinds)("the %s store", (_kind, make) => {
     expect(store.children(GROUP, CLUSTER_TYPE)[1].body.properties.provisioningState).toBe("Updating");
   });
 
+  it("lists a nested type by subscription too (the SQLite store indexes only top-level types)", () => {
+    const store = fresh();
+    for (const name of ["c1", "c2"]) store.put(cluster(name));
+    store.put(pool("c2", "p1"));
+    store.put(pool("c1", "p2"));
+    store.put(pool("c1", "p3"));
+    expect(names(store.listByType(SUB, POOL_TYPE.toUpperCase()))).toEqual(["p1", "p2", "p3"]);
+    expect(names(store.listByType(SUB.toLowerCase(), POOL_TYPE, { after: store.position(pool("c2", "p1").id), limit: 1 }))).toEqual(["p2"]);
+    expect(names(store.listByType(SUB, CLUSTER_TYPE))).toEqual(["c1", "c2"]);
+  });
+
   it("lists a parent's children as they change after a first listing", () => {
     const store = fresh();
     store.put(cluster("c1"));
@@ -206,6 +218,32 @@ describe("the sqlite store", () => {
     expect(names(reopened.children(GROUP, CLUSTER_TYPE, { after: 0, limit: 2 }))).toEqual(["done", "creating"]);
     reopened.put(cluster("creating"));
     expect(names(reopened.unsettled())).toEqual(["locked"]);
+  });
+
+  it("migrates a schema 5 file: the type index keeps top-level types only, and lists by type read as before", () => {
+    const file = sqliteFile();
+    const first = new SqliteStore(file);
+    for (const name of ["c1", "c2"]) first.put(cluster(name));
+    first.put(pool("c1", "p1"));
+    first.close();
+    rewriteAsSchema(file, 5);
+    const reopened = new SqliteStore(file);
+    open.push(reopened);
+    reopened.put(cluster("c3"));
+    reopened.put(pool("c3", "p2"));
+    expect(names(reopened.listByType(SUB, CLUSTER_TYPE, { after: 1, limit: 5 }))).toEqual(["c2", "c3"]);
+    expect(names(reopened.listByType(SUB, POOL_TYPE))).toEqual(["p1", "p2"]);
+    reopened.close();
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+      const index = db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'resources_by_type'").pluck().get() as string;
+      expect(index).toMatch(/WHERE type NOT LIKE '%\/%\/%'$/);
+      // Only the clusters are in it.
+      expect(db.prepare("SELECT count(*) FROM resources INDEXED BY resources_by_type WHERE subscription_id = ? COLLATE NOCASE AND type = ? COLLATE NOCASE AND type NOT LIKE '%/%/%'").pluck().get(SUB, CLUSTER_TYPE)).toBe(3);
+    } finally {
+      db.close();
+    }
   });
 
   it("gives back each record and operation field for field from its file, after a reopen", () => {
