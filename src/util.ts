@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+
 export interface Clock {
   now(): Date;
 }
@@ -19,6 +21,16 @@ export const consoleLogger: Logger = {
 };
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+/**
+ * A string as one flat copy. V8 keeps a string made by concatenation as a rope (a node of 32 bytes per
+ * piece) for as long as the string lives: Node's randomUUID() joins 20 pieces, about 490 bytes held by
+ * every stored eTag or operation name, where its flat copy is 56. JSON.parse makes a flat copy.
+ */
+export const flatString = (value: string): string => JSON.parse(JSON.stringify(value));
+
+/** A random UUID as one flat string (see flatString): for ids and eTags kept in stored records. */
+export const newUuid = (): string => flatString(randomUUID());
 
 /** A map of bounded size that forgets its oldest entry first (first in, first out). */
 export class BoundedCache<K, V> {

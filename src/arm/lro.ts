@@ -1,9 +1,8 @@
 // Long-running operations as ARM and AKS expose them: an operation record per write, the
 // Azure-AsyncOperation status URL (always 200, status InProgress|Succeeded|Failed|Canceled) and the
 // Location result URL (202 while running, then 200 with the result or 204).
-import { randomUUID } from "node:crypto";
 import type { ArmErrorBody } from "./errors.js";
-import { spread } from "../util.js";
+import { newUuid, spread } from "../util.js";
 import { apiVersions, operationsByVersion, type OperationInfo } from "../../generated/operations.js";
 
 export type OperationStatus = "InProgress" | "Succeeded" | "Failed" | "Canceled";
@@ -28,7 +27,7 @@ export interface OperationRecord {
 }
 
 export function newOperation(input: Omit<OperationRecord, "name" | "status" | "startTime">, now: Date): OperationRecord {
-  return spread(input, { name: randomUUID(), status: "InProgress" as const, startTime: now.toISOString(), percentComplete: 0 });
+  return spread(input, { name: newUuid(), status: "InProgress" as const, startTime: now.toISOString(), percentComplete: 0 });
 }
 
 export const isTerminal = (status: OperationStatus) => status !== "InProgress";

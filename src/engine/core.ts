@@ -4,14 +4,13 @@
 // the backend's view of clusters and pools, and the runner of long-running operations. Handlers
 // never see it: they call the engine's operations.
 import { AsyncLocalStorage } from "node:async_hooks";
-import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { errors, operationErrorCode, type ArmError } from "../arm/errors.js";
 import type { LeniencyPolicy } from "../arm/leniency.js";
 import { newOperation, type OperationRecord } from "../arm/lro.js";
 import type { Config } from "../config.js";
 import type { ResourceStore, StoredResource } from "../store/store.js";
-import { spread, type Clock, type Logger } from "../util.js";
+import { newUuid, spread, type Clock, type Logger } from "../util.js";
 import type { ClusterBackend, ClusterRef, CredentialKind, PoolRef } from "./backend.js";
 import {
   AddressAllocator,
@@ -269,7 +268,7 @@ export class EngineCore {
     const cluster = this.store.get(clusterId);
     if (!cluster) return;
     if (!kept.has(cluster.id.toLowerCase())) {
-      const eTag = randomUUID();
+      const eTag = newUuid();
       this.store.put({ ...cluster, etag: eTag, body: { ...cluster.body, eTag } });
     }
     for (const pool of this.pools(cluster)) {
@@ -279,7 +278,7 @@ export class EngineCore {
 
   /** An agent-pool write: the pool's `properties.eTag` (and the record's etag) is new. */
   refreshPoolETag(pool: StoredResource): void {
-    const eTag = randomUUID();
+    const eTag = newUuid();
     this.store.put({ ...pool, etag: eTag, body: { ...pool.body, properties: { ...pool.body.properties, eTag } } });
   }
 

@@ -21,7 +21,7 @@ import { errors } from "../arm/errors.js";
 import type { Config } from "../config.js";
 import type { PageReader } from "../arm/paging.js";
 import { pageReader, type ResourceStore, type StoredResource } from "../store/store.js";
-import { BoundedCache, spread, type Clock, type Logger } from "../util.js";
+import { BoundedCache, newUuid, spread, type Clock, type Logger } from "../util.js";
 import type { ClusterBackend, ClusterRef, CredentialKind, PoolRef } from "./backend.js";
 import { EngineCore, type InjectedFault } from "./core.js";
 import { ClusterLifecycle } from "./lifecycle.js";
@@ -210,7 +210,7 @@ export class Engine {
       core.assertClusterIdle(cluster);
       assertNotStopped(cluster);
       assertValidTags(tags);
-      const body = { ...cluster.body, tags: tags ?? {}, eTag: crypto.randomUUID(), systemData: modifiedSystemData(caller.principal, core.clock.now(), cluster.body.systemData) };
+      const body = { ...cluster.body, tags: tags ?? {}, eTag: newUuid(), systemData: modifiedSystemData(caller.principal, core.clock.now(), cluster.body.systemData) };
       const updated = { ...cluster, body, etag: body.eTag };
       core.store.put(updated);
       core.refreshETags(updated.id, [updated]); // every pool's eTag too: a cluster-level write

@@ -2,11 +2,11 @@
 // model.ts), and the two node-level operations on a pool: DeleteMachines and UpgradeNodeImageVersion.
 // An engine module (engine.machines): listing machines only reads the pool's stored machine set; the
 // operations that change it store it in their transaction.
-import { randomUUID } from "node:crypto";
 import { errors } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
 import type { PageReader } from "../arm/paging.js";
 import type { StoredResource } from "../store/store.js";
+import { newUuid } from "../util.js";
 import type { EngineCore } from "./core.js";
 import { machineName, machineView, scaleSetName } from "./model.js";
 import { nodeImageVersion } from "./versions.js";
@@ -86,7 +86,7 @@ export class Machines {
       }
 
       core.removeMachines(cluster, pool, set, (i) => doomed.has(machineName(scaleSet, i).toLowerCase()));
-      const updated = core.putPoolRecord(cluster, { ...pool.body, properties: { ...properties, count, provisioningState: "Scaling", eTag: randomUUID() } });
+      const updated = core.putPoolRecord(cluster, { ...pool.body, properties: { ...properties, count, provisioningState: "Scaling", eTag: newUuid() } });
       return core.applyPool(cluster, updated, "DeleteMachines");
     });
   }
@@ -106,7 +106,7 @@ export class Machines {
       const finalBody = () => {
         const current = core.store.get(pool.id)!.body;
         const latest = nodeImageVersion(current.properties.osSKU, "latest");
-        return (upgraded ??= { ...current, properties: { ...current.properties, nodeImageVersion: latest, provisioningState: "Succeeded", eTag: randomUUID() } });
+        return (upgraded ??= { ...current, properties: { ...current.properties, nodeImageVersion: latest, provisioningState: "Succeeded", eTag: newUuid() } });
       };
       const operation = core.applyPool(cluster, pool, "UpgradeNodeImageVersion", {
         onSuccess: () => {

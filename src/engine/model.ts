@@ -7,7 +7,7 @@ import { errors } from "../arm/errors.js";
 import { isAzureRegion, normaliseLocation } from "../arm/locations.js";
 import type { LeniencyPolicy } from "../arm/leniency.js";
 import type { StoredResource } from "../store/store.js";
-import { BoundedCache, spread } from "../util.js";
+import { BoundedCache, flatString, newUuid, spread } from "../util.js";
 import { clusterUpgradeTarget, minorOf, nodeImageVersion, poolVersion, resolveKubernetesVersion } from "./versions.js";
 
 export const CLUSTER_TYPE = "Microsoft.ContainerService/managedClusters";
@@ -200,6 +200,8 @@ export function resizeMachineSet(stored: MachineSet | undefined, count: number, 
   const set: MachineSet = { instances: [...(stored?.instances ?? [])], nextInstanceId: stored?.nextInstanceId ?? 0 };
   for (const removed of set.instances.splice(count)) addresses.giveBack(removed.ip);
   while (set.instances.length < count) set.instances.push({ id: set.nextInstanceId++, ip: addresses.take() });
+  // Kept in the stored record: a pushed array keeps room to grow (17 entries for a pool of 3); a copy is its size.
+  set.instances = set.instances.slice();
   return set;
 }
 
@@ -255,7 +257,8 @@ export function modifiedSystemData(principal: Principal, now: Date, previous: Pa
 /** A GUID that is the same for the same inputs: stable principal and object ids across restarts. */
 export function stableGuid(...parts: string[]): string {
   const hex = createHash("sha1").update(parts.join("|").toLowerCase()).digest("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  // Flat: stored in ids (an outbound IP's), where the rope of its nine pieces would cost about 400 bytes a record.
+  return flatString(`${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`);
 }
 
 
@@ -365,7 +368,7 @@ export function buildCluster(
     ...(request.extendedLocation !== undefined ? { extendedLocation: request.extendedLocation } : {}),
     ...(request.kind !== undefined ? { kind: request.kind } : {}),
     properties,
-    eTag: randomUUID(),
+    eTag: newUuid(),
     systemData: systemData(ctx.principal, ctx.now, previous?.systemData),
   };
   // A cluster's managed identity cannot be taken away: an update PUT that leaves `identity` out (a
@@ -577,7 +580,7 @@ function networkProfile(requested: Record<string, any> | undefined, ctx: Cluster
       backendPoolType: "NodeIPConfiguration",
       ...requested?.loadBalancerProfile,
       effectiveOutboundIPs: [
-        { id: `/subscriptions/${ctx.subscriptionId}/resourceGroups/${nodeResourceGroup}/providers/Microsoft.Network/publicIPAddresses/${stableGuid(ctx.id, "outbound-ip")}` },
+        { id: flatString(`/subscriptions/${ctx.subscriptionId}/resourceGroups/${nodeResourceGroup}/providers/Microsoft.Network/publicIPAddresses/${stableGuid(ctx.id, "outbound-ip")}`) },
       ],
     };
   }
@@ -681,7 +684,7 @@ export function buildPool(ctx: PoolContext, requested: Record<string, any>, prev
     nodeImageVersion: upgrading ? nodeImageVersion(osSKU, "latest") : (before.nodeImageVersion ?? nodeImageVersion(osSKU)),
     provisioningState: previous ? poolTransition(before, { power, wasStopped, upgrading, count }) : "Creating",
     powerState: { code: power },
-    eTag: randomUUID(),
+    eTag: newUuid(),
   };
   // In AgentPool's schema since 2025-10-01: the view leaves it out at older versions.
   const changed = previous ? modifiedSystemData(ctx.principal, ctx.now, previous.systemData) : systemData(ctx.principal, ctx.now);

@@ -4,11 +4,11 @@
 // all, each write one transaction; each kind only says how its body is built. Children are stored
 // with their parent as parentKey, so removing the parent (a cluster or a resource group being
 // deleted) takes them along.
-import { randomUUID } from "node:crypto";
 import type { ArmError } from "../arm/errors.js";
 import type { OperationRecord } from "../arm/lro.js";
 import type { PageReader } from "../arm/paging.js";
 import { pageReader, type StoredResource } from "../store/store.js";
+import { newUuid } from "../util.js";
 import type { EngineCore } from "./core.js";
 import { CLUSTER_TYPE, POOL_TYPE, RESOURCE_GROUP_TYPE, systemData, type Caller } from "./model.js";
 
@@ -111,7 +111,7 @@ export class ChildResources {
         ...built,
         systemData: systemData(caller.principal, now, existing?.body.systemData),
       };
-      const resource: StoredResource = { id: body.id, type: kind.type, parentKey: parent.id.toLowerCase(), subscriptionId: parent.subscriptionId, body, etag: body.eTag ?? randomUUID() };
+      const resource: StoredResource = { id: body.id, type: kind.type, parentKey: parent.id.toLowerCase(), subscriptionId: parent.subscriptionId, body, etag: body.eTag ?? newUuid() };
       core.store.put(resource);
       return { created: !existing, resource };
     });
@@ -140,8 +140,8 @@ export class ChildResources {
       this.assertWritable(parent, kind, name);
       const existing = this.get(parent, kind, name);
       const body: Record<string, any> = { ...change(existing.body), systemData: systemData(caller.principal, core.clock.now(), existing.body.systemData) };
-      if (body.eTag !== undefined) body.eTag = randomUUID();
-      const resource = { ...existing, body, etag: body.eTag ?? randomUUID() };
+      if (body.eTag !== undefined) body.eTag = newUuid();
+      const resource = { ...existing, body, etag: body.eTag ?? newUuid() };
       core.store.put(resource);
       return resource;
     });

@@ -1,4 +1,5 @@
 import type { OperationRecord } from "../arm/lro.js";
+import { BoundedCache, flatString } from "../util.js";
 import { deepFreeze, isUnsettled, normaliseId, recordChecks, type CommitHooks, type OperationRetention, type Range, type ResourceStore, type StoredResource } from "./store.js";
 
 /**
@@ -19,6 +20,12 @@ export class MemoryStore implements ResourceStore {
   /** Each parent's children, by parent key. */
   private byParent = new Map<string, Children>();
   private byType = new Map<string, OrderedKeys>();
+  /**
+   * The keys of the records stored last, as the maps hold them: a new parent's first child (a new
+   * cluster's pool, a new pool's machine set) indexes its parent under that same string rather than
+   * its own copy of the parent's key (a Children is created at the first child, the parent a moment before).
+   */
+  private readonly recentKeys = new BoundedCache<string, string>(64);
   /** One copy of each subscription id. */
   private subscriptions = new Map<string, string>();
   private operations = new Map<string, OperationRecord>();
@@ -46,6 +53,7 @@ export class MemoryStore implements ResourceStore {
     this.countRef(previous?.activeOperation, -1);
     this.countRef(resource.activeOperation, 1);
     this.resources.set(key, resource);
+    if (!previous) this.recentKeys.set(key, key);
     // Most puts store a new version of a record: it is indexed already, under the same keys.
     if (previous && previous.parentKey === resource.parentKey && previous.subscriptionId === resource.subscriptionId && previous.type === resource.type) return;
     // An update keeps its position (as the SQLite store keeps a row's seq); a new record stands last.
@@ -77,7 +85,7 @@ export class MemoryStore implements ResourceStore {
   /** The record as kept: a copy whose parentKey and subscriptionId are the store's own copies. */
   private compact(resource: StoredResource): StoredResource {
     const subscriptionId = this.subscriptionCopy(resource.subscriptionId);
-    const parentKey = this.byParent.get(resource.parentKey)?.key ?? resource.parentKey;
+    const parentKey = this.byParent.get(resource.parentKey)?.key ?? this.recentKeys.get(resource.parentKey) ?? resource.parentKey;
     const { id, type, body, etag, activeOperation } = resource;
     const kept: StoredResource = { id, type, parentKey, subscriptionId, body, etag, activeOperation };
     return recordChecks.freeze ? Object.freeze(kept) : kept;
@@ -92,7 +100,7 @@ export class MemoryStore implements ResourceStore {
   private subscriptionCopy(given: string): string {
     let subscriptionId = this.subscriptions.get(given);
     if (subscriptionId === undefined) {
-      subscriptionId = flatCopy(given);
+      subscriptionId = flatString(given);
       this.subscriptions.set(subscriptionId, subscriptionId);
     }
     return subscriptionId;
@@ -311,7 +319,8 @@ export class MemoryStore implements ResourceStore {
 
 /** A parent's children: one list per type (lower-cased), and the parent key every child's record shares. */
 class Children {
-  // Replaced, not grown, on a change: arrays sized to their one or two entries (a pushed array keeps room for 17).
+  // Replaced, not grown, on a change: arrays sized to their one or two entries (concat makes them so; a
+  // pushed or spread array keeps room for 17).
   private types: string[] = [];
   private lists: OrderedKeys[] = [];
 
@@ -326,8 +335,8 @@ class Children {
     const list = this.ofType(type);
     if (list) list.add(key, position);
     else {
-      this.types = [...this.types, type];
-      this.lists = [...this.lists, new OrderedKeys(key, position)];
+      this.types = this.types.concat(type);
+      this.lists = this.lists.concat(new OrderedKeys(key, position));
     }
   }
 
@@ -335,8 +344,8 @@ class Children {
   remove(type: string, key: string, position: number): boolean {
     const at = this.types.indexOf(type);
     if (at >= 0 && this.lists[at].remove(key, position)) {
-      this.types = this.types.filter((_, i) => i !== at);
-      this.lists = this.lists.filter((_, i) => i !== at);
+      this.types = this.types.toSpliced(at, 1);
+      this.lists = this.lists.toSpliced(at, 1);
     }
     return this.types.length === 0;
   }
@@ -410,5 +419,3 @@ const lowerType = (type: string): string => {
   if (lower === undefined) lowerTypes.set(type, (lower = type.toLowerCase()));
   return lower;
 };
-/** A string of its own (not a slice of a larger one, which it would keep alive). */
-const flatCopy = (value: string): string => value.split("").join("");

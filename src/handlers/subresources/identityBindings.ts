@@ -1,11 +1,11 @@
 // Identity bindings (2026-06-01): bind a user-assigned managed identity to the cluster. Long-running
 // PUT (final state at the Location URL) and DELETE, Get, List. The identity's client, object and tenant
 // ids and the binding's OIDC issuer are derived stably from the identity, as Azure reports them.
-import { randomUUID } from "node:crypto";
 import { errors } from "../../arm/errors.js";
 import type { OperationHandlers } from "../contract.js";
 import { stableGuid } from "../../engine/model.js";
 import type { ChildKind } from "../../engine/subresources.js";
+import { newUuid } from "../../util.js";
 import { childHandlers } from "./crud.js";
 
 export const identityBinding: ChildKind = {
@@ -28,7 +28,7 @@ export const identityBinding: ChildKind = {
     // The same ids the emulator gives this identity wherever it appears (a cluster's userAssignedIdentities).
     const clientId = stableGuid(resourceId, "client");
     return {
-      eTag: randomUUID(),
+      eTag: newUuid(),
       properties: {
         managedIdentity: { resourceId: before ?? resourceId, clientId, objectId: stableGuid(resourceId, "principal"), tenantId },
         oidcIssuer: { oidcIssuerUrl: `https://ib.oic.prod-aks.azure.com/${tenantId}/${clientId}/` },

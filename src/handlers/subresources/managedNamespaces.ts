@@ -1,12 +1,12 @@
 // Managed namespaces: Kubernetes namespaces managed through ARM. Long-running PUT and DELETE, Get,
 // List, Update (PATCH tags) and ListCredential: the cluster user's kubeconfig with its context
 // scoped to the namespace.
-import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { errors } from "../../arm/errors.js";
 import type { OperationHandlers } from "../contract.js";
 import { kubeconfigNames } from "../../engine/kubeconfig.js";
 import type { ChildKind } from "../../engine/subresources.js";
+import { newUuid } from "../../util.js";
 import { childHandlers } from "./crud.js";
 
 // yaml (about 25 ms to load) loads on the first namespace kubeconfig, not at start-up.
@@ -28,7 +28,7 @@ export const managedNamespace: ChildKind = {
     return {
       location: previous?.location ?? request.location ?? parent.body.location,
       ...(request.tags !== undefined ? { tags: request.tags } : {}),
-      eTag: randomUUID(),
+      eTag: newUuid(),
       properties: {
         // AKS's defaults: same-namespace ingress, open egress; never adopt an existing namespace, keep it on delete
         adoptionPolicy: "Never",
