@@ -23,11 +23,15 @@ export const consoleLogger: Logger = {
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
 /**
- * A string as one flat copy. V8 keeps a string made by concatenation as a rope (a node of 32 bytes per
+ * The string made flat. V8 keeps a string made by concatenation as a rope (a node of 32 bytes per
  * piece) for as long as the string lives: Node's randomUUID() joins 20 pieces, about 490 bytes held by
- * every stored eTag or operation name, where its flat copy is 56. JSON.parse makes a flat copy.
+ * every stored eTag or operation name, where flat it is 56. Reading a character flattens a rope in
+ * place (the collector then drops its pieces and its node): 0.16 us, a fifth of a JSON round trip.
  */
-export const flatString = (value: string): string => JSON.parse(JSON.stringify(value));
+export function flatString(value: string): string {
+  value.charCodeAt(0);
+  return value;
+}
 
 /** A random UUID as one flat string (see flatString): for ids and eTags kept in stored records. */
 export const newUuid = (): string => flatString(randomUUID());
