@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { MockBackend } from "../../src/engine/backends/mock.js";
 import { Engine } from "../../src/engine/engine.js";
-import { encodeJson } from "../../src/http/encodedBodies.js";
+import { encodeBody, encodeJson } from "../../src/http/encodedBodies.js";
 import { MemoryStore } from "../../src/store/memoryStore.js";
 import { recordChecks } from "../../src/store/store.js";
 import { silentLogger, systemClock } from "../../src/util.js";
@@ -51,6 +51,21 @@ describe("cluster views", () => {
     // A list page splices the kept JSON of its items in.
     const listed = { value: [first, { plain: true }], nextLink: "https://localhost/next?$skipToken=2" };
     expect(JSON.parse(encodeJson(listed))).toEqual(JSON.parse(JSON.stringify(listed)));
+  });
+
+  it("are written as text the first time, and as the same kept bytes from the second", async () => {
+    await createCluster();
+    const view = engine.clusterView(engine.getCluster(SUB, "rg", "c1"));
+    const first = encodeBody(view);
+    expect(typeof first).toBe("string");
+    const second = encodeBody(view);
+    expect(Buffer.isBuffer(second)).toBe(true);
+    expect(second.toString()).toBe(first);
+    expect(encodeBody(view)).toBe(second);
+    // A list page takes its items' bytes, made and kept at an item's first listing.
+    const item = Object.freeze({ name: "listed first" });
+    expect(JSON.parse(encodeJson({ value: [view, item] })).value).toEqual([JSON.parse(first as string), item]);
+    expect(Buffer.isBuffer(encodeBody(item))).toBe(true);
   });
 
   it("follow a change of the cluster record", async () => {
