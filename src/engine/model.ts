@@ -94,7 +94,13 @@ export interface MachineSet {
   nextInstanceId: number; // a scale set never reuses an instance id
 }
 
-export const machineSetId = (pool: StoredResource) => `${pool.id}/machineSet`;
+/**
+ * Internal records (never served) have lower-case ids: a store keys records by the lower-cased id,
+ * and V8 lower-cases a lower-case string to that same string, so the record's id and its key are one
+ * string of ~190 bytes, not two. Keys ignore case: a record stored under the earlier mixed-case id is
+ * the same record.
+ */
+export const machineSetId = (pool: StoredResource) => `${pool.id.toLowerCase()}/machineset`;
 
 /** AKS's 8-digit number in scale-set names, the same for every pool of a cluster. */
 function clusterNumber(cluster: StoredResource): string {
@@ -138,7 +144,8 @@ export interface AddressSpace {
   free: number[]; // address numbers handed out and given back, ascending
 }
 
-export const addressSpaceId = (clusterId: string) => `${clusterId}/addressSpace`;
+/** Lower case, as machineSetId. */
+export const addressSpaceId = (clusterId: string) => `${clusterId.toLowerCase()}/addressspace`;
 
 const FIRST_ADDRESS = 4;
 const SUBNET_ADDRESSES = 65_536;
