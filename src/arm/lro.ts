@@ -2,7 +2,7 @@
 // Azure-AsyncOperation status URL (always 200, status InProgress|Succeeded|Failed|Canceled) and the
 // Location result URL (202 while running, then 200 with the result or 204).
 import type { ArmErrorBody } from "./errors.js";
-import { newUuid, spread } from "../util.js";
+import { flatString, newUuid, spread } from "../util.js";
 import { apiVersions, operationsByVersion, type OperationInfo } from "../../generated/operations.js";
 
 export type OperationStatus = "InProgress" | "Succeeded" | "Failed" | "Canceled";
@@ -27,7 +27,19 @@ export interface OperationRecord {
 }
 
 export function newOperation(input: Omit<OperationRecord, "name" | "status" | "startTime">, now: Date): OperationRecord {
-  return spread(input, { name: newUuid(), status: "InProgress" as const, startTime: now.toISOString(), percentComplete: 0 });
+  return spread(input, { name: newOperationId(now), status: "InProgress" as const, startTime: now.toISOString(), percentComplete: 0 });
+}
+
+/**
+ * A new operation's name: a UUID of version 7 (RFC 9562), its first 48 bits the start time in
+ * milliseconds, the rest random. ARM's operation ids are opaque GUIDs to every client; these sort by
+ * start, so a data folder's operations index takes a group commit's new ones in one page at its end,
+ * not each in a page of its own at a random place (about seven of the 48 pages a commit of eight creates wrote).
+ */
+export function newOperationId(now: Date): string {
+  const time = Math.max(0, Math.min(now.getTime(), 2 ** 48 - 1)).toString(16).padStart(12, "0");
+  const random = newUuid(); // xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx: its variant and last 74 random bits are kept
+  return flatString(`${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15)}`);
 }
 
 export const isTerminal = (status: OperationStatus) => status !== "InProgress";

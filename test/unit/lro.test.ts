@@ -1,7 +1,7 @@
 // The headers of long-running answers, decided from the operations' generated metadata (arm/lro.ts):
 // the rule must give every AKS operation the headers its handler gave it by hand before.
 import { describe, expect, it } from "vitest";
-import { finalStateAtLocation, isLongRunning, LRO_EXCEPTIONS, lroHeaderSet, operationInfo } from "../../src/arm/lro.js";
+import { finalStateAtLocation, isLongRunning, LRO_EXCEPTIONS, lroHeaderSet, newOperationId, operationInfo } from "../../src/arm/lro.js";
 import { aksHandlers } from "../../src/handlers/index.js";
 
 const AAO = { asyncOperation: true, location: false };
@@ -67,5 +67,16 @@ describe("long-running answers from the generated metadata", () => {
   it("knows every handled operation's metadata, older-document-only ones included", () => {
     for (const operationId of Object.keys(aksHandlers)) expect(operationInfo(operationId), operationId).toBeDefined();
     expect(operationInfo("ManagedClusters_GetOSOptions")?.statusCodes).toEqual([200]);
+  });
+});
+
+describe("operation ids", () => {
+  it("are version-7 UUIDs that sort by start time, and differ within one millisecond", () => {
+    const at = new Date("2026-12-08T01:00:00.000Z");
+    const ids = [newOperationId(at), newOperationId(at), newOperationId(new Date(at.getTime() + 1))];
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(ids[0].slice(0, 13)).toBe(`${at.getTime().toString(16).padStart(12, "0").slice(0, 8)}-${at.getTime().toString(16).slice(-4)}`);
+    expect(ids[0]).not.toBe(ids[1]);
+    expect(ids[2] > ids[0] && ids[2] > ids[1]).toBe(true);
   });
 });
