@@ -33,6 +33,12 @@ export function flatString(value: string): string {
   return value;
 }
 
+/**
+ * A copy of the string of its own. Unlike flatString, a slice of a larger string (a subscription id
+ * cut from a request URL) is copied, so it no longer keeps the larger one alive.
+ */
+export const ownCopy = (value: string): string => value.split("").join("");
+
 /** A random UUID as one flat string (see flatString): for ids and eTags kept in stored records. */
 export const newUuid = (): string => flatString(randomUUID());
 

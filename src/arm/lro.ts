@@ -1,8 +1,9 @@
 // Long-running operations as ARM and AKS expose them: an operation record per write, the
 // Azure-AsyncOperation status URL (always 200, status InProgress|Succeeded|Failed|Canceled) and the
 // Location result URL (202 while running, then 200 with the result or 204).
+import { randomUUID } from "node:crypto";
 import type { ArmErrorBody } from "./errors.js";
-import { flatString, newUuid, spread } from "../util.js";
+import { flatString, spread } from "../util.js";
 import { apiVersions, operationsByVersion, type OperationInfo } from "../../generated/operations.js";
 
 export type OperationStatus = "InProgress" | "Succeeded" | "Failed" | "Canceled";
@@ -38,7 +39,7 @@ export function newOperation(input: Omit<OperationRecord, "name" | "status" | "s
  */
 export function newOperationId(now: Date): string {
   const time = Math.max(0, Math.min(now.getTime(), 2 ** 48 - 1)).toString(16).padStart(12, "0");
-  const random = newUuid(); // xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx: its variant and last 74 random bits are kept
+  const random = randomUUID(); // xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx: its variant and last 74 random bits are kept
   return flatString(`${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15)}`);
 }
 

@@ -1,5 +1,5 @@
 import type { OperationRecord } from "../arm/lro.js";
-import { BoundedCache } from "../util.js";
+import { BoundedCache, ownCopy } from "../util.js";
 import { deepFreeze, isUnsettled, normaliseId, recordChecks, type CommitHooks, type OperationRetention, type Range, type ResourceStore, type StoredResource } from "./store.js";
 
 /**
@@ -100,7 +100,7 @@ export class MemoryStore implements ResourceStore {
   private subscriptionCopy(given: string): string {
     let subscriptionId = this.subscriptions.get(given);
     if (subscriptionId === undefined) {
-      subscriptionId = flatCopy(given);
+      subscriptionId = ownCopy(given);
       this.subscriptions.set(subscriptionId, subscriptionId);
     }
     return subscriptionId;
@@ -419,5 +419,3 @@ const lowerType = (type: string): string => {
   if (lower === undefined) lowerTypes.set(type, (lower = type.toLowerCase()));
   return lower;
 };
-/** A string of its own (not a slice of a larger one, which it would keep alive). */
-const flatCopy = (value: string): string => value.split("").join("");
