@@ -3,19 +3,22 @@ import { BoundedCache, ownCopy } from "../util.js";
 import { deepFreeze, isUnsettled, normaliseId, recordChecks, type CommitHooks, type OperationRetention, type Range, type ResourceStore, type StoredResource } from "./store.js";
 
 /**
- * In-memory store: maps plus two list indexes (a parent's children, one list per type; by subscription
- * and type), each keeping its keys in position order so a page after a position is a binary search away.
+ * In-memory store: maps plus two list indexes (a parent's children; by subscription and type), each
+ * keeping its keys in position order so a page after a position is a binary search away (or, for a
+ * parent's few children, a short scan).
  * Its transaction gives all-or-nothing by undo log, so a change refused half-way leaves no trace.
  *
  * Memory (10,000 clusters of one pool are 40,000 records): a record is stored as a shallow copy whose
  * parentKey and subscriptionId are the store's own single copies (a subscription id cut from a request
  * URL would keep the whole URL alive, a parent key made by each write is one more copy of the parent's
- * id), and a parent's lists are one small object, with no key string of their own per list.
+ * id), a parent's few children are one flat array, and a record's position is kept only there.
  */
 export class MemoryStore implements ResourceStore {
   private resources = new Map<string, StoredResource>();
-  /** Each stored key's position (creation sequence): list order. */
-  private positions = new Map<string, number>();
+  /**
+   * The position last given: each record's (its creation sequence, list order) is kept only in its
+   * parent's list of children, where lists need it anyway (a map of 40,000 keys is 1.8 MB more).
+   */
   private lastPosition = 0;
   /** Each parent's children, by parent key. */
   private byParent = new Map<string, Children>();
@@ -29,8 +32,8 @@ export class MemoryStore implements ResourceStore {
   /** One copy of each subscription id. */
   private subscriptions = new Map<string, string>();
   private operations = new Map<string, OperationRecord>();
-  /** Finished operations in the order they ended, with their end time and JSON size: what pruneOperations reads. */
-  private finished = new Map<string, { ended: string; bytes: number }>();
+  /** Finished operations in the order they ended, with their JSON size (the end time is the record's): what pruneOperations reads. */
+  private finished = new Map<string, number>();
   private finishedBytes = 0;
   /** The latest end in `finished`, and whether an entry went in out of end order (an undo): then it is sorted before use. */
   private lastEnded = "";
@@ -57,9 +60,9 @@ export class MemoryStore implements ResourceStore {
     // Most puts store a new version of a record: it is indexed already, under the same keys.
     if (previous && previous.parentKey === resource.parentKey && previous.subscriptionId === resource.subscriptionId && previous.type === resource.type) return;
     // An update keeps its position (as the SQLite store keeps a row's seq); a new record stands last.
-    let position = this.positions.get(key);
+    let position = previous ? this.positionOf(key, previous) : undefined;
     if (previous && position !== undefined) this.unindex(key, previous, position);
-    else this.positions.set(key, (position = ++this.lastPosition));
+    else position = ++this.lastPosition;
     this.index(key, resource, position);
   }
 
@@ -67,17 +70,15 @@ export class MemoryStore implements ResourceStore {
     const key = normaliseId(id);
     const existing = this.resources.get(key);
     if (!existing) return false;
-    const position = this.positions.get(key)!;
+    const position = this.positionOf(key, existing)!;
     // Undone, it is back where it stood.
     this.record(() => {
       this.countRef(existing.activeOperation, 1);
       this.resources.set(key, existing);
-      this.positions.set(key, position);
       this.index(key, existing, position);
     });
     this.countRef(existing.activeOperation, -1);
     this.resources.delete(key);
-    this.positions.delete(key);
     this.unindex(key, existing, position);
     return true;
   }
@@ -159,7 +160,13 @@ export class MemoryStore implements ResourceStore {
   }
 
   position(id: string): number | undefined {
-    return this.positions.get(normaliseId(id));
+    const key = normaliseId(id);
+    const record = this.resources.get(key);
+    return record && this.positionOf(key, record);
+  }
+
+  private positionOf(key: string, record: StoredResource): number | undefined {
+    return this.byParent.get(record.parentKey)?.positionOf(lowerType(record.type), key);
   }
 
   getOperation(id: string): OperationRecord | undefined {
@@ -177,9 +184,9 @@ export class MemoryStore implements ResourceStore {
   /** Stores (or, with none, removes) an operation record, keeping the finished list and its byte count. */
   private setOperation(key: string, operation: OperationRecord | undefined): void {
     const was = this.finished.get(key);
-    if (was) {
+    if (was !== undefined) {
       this.finished.delete(key);
-      this.finishedBytes -= was.bytes;
+      this.finishedBytes -= was;
     }
     if (!operation) {
       this.operations.delete(key);
@@ -189,7 +196,7 @@ export class MemoryStore implements ResourceStore {
     if (operation.status !== "InProgress") {
       const bytes = JSON.stringify(operation).length;
       const ended = operation.endTime ?? "";
-      this.finished.set(key, { ended, bytes });
+      this.finished.set(key, bytes);
       this.finishedBytes += bytes;
       if (ended < this.lastEnded) this.finishedUnordered = true;
       else this.lastEnded = ended;
@@ -199,7 +206,8 @@ export class MemoryStore implements ResourceStore {
   /** Puts `finished` back in end order, when an undo put an entry out of it. */
   private orderFinished(): void {
     if (!this.finishedUnordered) return;
-    this.finished = new Map([...this.finished].sort(([, a], [, b]) => (a.ended < b.ended ? -1 : a.ended > b.ended ? 1 : 0)));
+    const ended = (key: string) => this.operations.get(key)!.endTime ?? "";
+    this.finished = new Map([...this.finished].sort(([a], [b]) => (ended(a) < ended(b) ? -1 : ended(a) > ended(b) ? 1 : 0)));
     this.finishedUnordered = false;
   }
 
@@ -216,7 +224,8 @@ export class MemoryStore implements ResourceStore {
     let dropped = 0;
     let passed = 0;
     // Oldest end first; the first one that need not go ends the walk (those after it ended later).
-    for (const [key, { ended }] of this.finished) {
+    for (const key of this.finished.keys()) {
+      const ended = this.operations.get(key)!.endTime ?? "";
       if (dropped >= retention.maxDrops || passed > retention.maxDrops * 4) break;
       const over = this.finished.size > retention.keepNewest || this.finishedBytes > retention.maxBytes;
       if (!over && !(ended < retention.endedBefore)) break;
@@ -289,7 +298,6 @@ export class MemoryStore implements ResourceStore {
 
   clear(): void {
     this.resources = new Map();
-    this.positions = new Map();
     this.byParent = new Map();
     this.byType = new Map();
     this.operations = new Map();
@@ -317,45 +325,88 @@ export class MemoryStore implements ResourceStore {
   }
 }
 
-/** A parent's children: one list per type (lower-cased), and the parent key every child's record shares. */
+/** A parent with more children than this keeps one OrderedKeys per type; fewer are one flat array. */
+const FLAT_CHILDREN_LIMIT = 8;
+
+/**
+ * A parent's children, and the parent key every child's record shares. Nearly every parent has one or
+ * two (a pool's machine set; a one-pool cluster's pool and address space): those are one flat array
+ * `[type, key, position, ...]` in position order, replaced (not grown) on a change so it stays sized to
+ * its entries. Per-type lists of two arrays each cost about 250 bytes more a parent, and 10,000
+ * clusters are 20,000 parents. Past FLAT_CHILDREN_LIMIT children, one OrderedKeys per type (lower-cased).
+ */
 class Children {
-  // Replaced, not grown, on a change: arrays sized to their one or two entries (concat makes them so; a
-  // pushed or spread array keeps room for 17).
-  private types: string[] = [];
-  private lists: OrderedKeys[] = [];
+  private entries: (string | number)[] | Map<string, OrderedKeys> = [];
 
   constructor(readonly key: string) {}
 
   ofType(type: string): OrderedKeys | undefined {
-    const at = this.types.indexOf(type);
-    return at < 0 ? undefined : this.lists[at];
+    const { entries } = this;
+    if (!Array.isArray(entries)) return entries.get(type);
+    let list: OrderedKeys | undefined;
+    for (let i = 0; i < entries.length; i += 3) if (entries[i] === type) (list ??= new OrderedKeys()).add(entries[i + 1] as string, entries[i + 2] as number);
+    return list;
   }
 
   add(type: string, key: string, position: number): void {
-    const list = this.ofType(type);
-    if (list) list.add(key, position);
-    else {
-      this.types = this.types.concat(type);
-      this.lists = this.lists.concat(new OrderedKeys(key, position));
+    const { entries } = this;
+    if (!Array.isArray(entries)) {
+      const list = entries.get(type);
+      if (list) list.add(key, position);
+      else entries.set(type, new OrderedKeys(key, position));
+      return;
     }
+    // After the last entry of an earlier position (the usual: a new child, the newest).
+    let at = entries.length;
+    while (at > 0 && (entries[at - 1] as number) > position) at -= 3;
+    if (at > 0 && entries[at - 2] === key) return; // indexed already
+    if (entries.length < FLAT_CHILDREN_LIMIT * 3) {
+      this.entries = at === entries.length ? entries.concat(type, key, position) : entries.toSpliced(at, 0, type, key, position);
+      return;
+    }
+    const lists = new Map<string, OrderedKeys>();
+    for (let i = 0; i < entries.length; i += 3) {
+      const list = lists.get(entries[i] as string);
+      if (list) list.add(entries[i + 1] as string, entries[i + 2] as number);
+      else lists.set(entries[i] as string, new OrderedKeys(entries[i + 1] as string, entries[i + 2] as number));
+    }
+    this.entries = lists;
+    this.add(type, key, position);
+  }
+
+  positionOf(type: string, key: string): number | undefined {
+    const { entries } = this;
+    if (!Array.isArray(entries)) return entries.get(type)?.positionOf(key);
+    for (let i = 1; i < entries.length; i += 3) if (entries[i] === key) return entries[i + 1] as number;
+    return undefined;
   }
 
   /** True when the parent has no children left. */
   remove(type: string, key: string, position: number): boolean {
-    const at = this.types.indexOf(type);
-    if (at >= 0 && this.lists[at].remove(key, position)) {
-      this.types = this.types.toSpliced(at, 1);
-      this.lists = this.lists.toSpliced(at, 1);
+    const { entries } = this;
+    if (!Array.isArray(entries)) {
+      if (entries.get(type)?.remove(key, position)) entries.delete(type);
+      return entries.size === 0;
     }
-    return this.types.length === 0;
+    for (let i = 0; i < entries.length; i += 3) {
+      if (entries[i + 1] === key && entries[i + 2] === position) {
+        this.entries = entries.toSpliced(i, 3);
+        break;
+      }
+    }
+    return (this.entries as unknown[]).length === 0;
   }
 
   /** Every child, of any type, in position order. */
   all(): OrderedKeys | undefined {
-    if (this.lists.length <= 1) return this.lists[0];
+    const { entries } = this;
     const merged = new OrderedKeys();
-    for (const list of this.lists) for (let i = 0; i < list.keys.length; i++) merged.add(list.keys[i], list.positionAt(i));
-    return merged;
+    if (Array.isArray(entries)) for (let i = 0; i < entries.length; i += 3) merged.add(entries[i + 1] as string, entries[i + 2] as number);
+    else {
+      if (entries.size === 1) return entries.values().next().value;
+      for (const list of entries.values()) for (let i = 0; i < list.keys.length; i++) merged.add(list.keys[i], list.positionAt(i));
+    }
+    return merged.keys.length === 0 ? undefined : merged;
   }
 }
 
@@ -372,6 +423,15 @@ class OrderedKeys {
 
   positionAt(index: number): number {
     return this.positions[index];
+  }
+
+  /**
+   * A key's position, by a scan (paging asks once a page, a deletion once). The keys' hashes are known,
+   * so each other key of the same length is passed over on its hash, not compared character by character.
+   */
+  positionOf(key: string): number | undefined {
+    const at = this.keys.indexOf(key);
+    return at < 0 ? undefined : this.positions[at];
   }
 
   /** The index of the first entry whose position is greater than `position`. */

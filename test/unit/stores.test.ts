@@ -152,6 +152,40 @@ describe.each(kinds)("the %s store", (_kind, make) => {
     expect(names(store.children(cluster("c1").id))).toEqual(["p2", "p3", "p1"]);
   });
 
+  it("keeps a parent's children of two types in order, from one or two to a dozen and back", () => {
+    // The memory store keeps a parent's few children in one flat list and a dozen in a list per type.
+    const store = fresh();
+    const CONFIG_TYPE = "Microsoft.ContainerService/managedClusters/maintenanceConfigurations";
+    const config = (name: string): StoredResource => ({ ...pool("c1", name), id: `${cluster("c1").id}/maintenanceConfigurations/${name}`, type: CONFIG_TYPE });
+    store.put(cluster("c1"));
+    const parent = cluster("c1").id;
+    const expected: string[] = [];
+    for (let i = 1; i <= 6; i++) {
+      store.put(pool("c1", `p${i}`));
+      store.put(config(`m${i}`));
+      expected.push(`p${i}`, `m${i}`);
+      expect(names(store.children(parent))).toEqual(expected);
+    }
+    expect(names(store.children(parent, CONFIG_TYPE.toUpperCase()))).toEqual(["m1", "m2", "m3", "m4", "m5", "m6"]);
+    expect(names(store.children(parent, POOL_TYPE, { after: store.position(pool("c1", "p2").id), limit: 2 }))).toEqual(["p3", "p4"]);
+    // A deletion undone puts the child back where it stood, among either kind of list.
+    expect(() =>
+      store.transaction(() => {
+        store.delete(pool("c1", "p3").id);
+        store.delete(config("m5").id);
+        throw new Error("refused");
+      }),
+    ).toThrow("refused");
+    expect(names(store.children(parent))).toEqual(expected);
+    for (let i = 1; i <= 6; i++) store.delete(pool("c1", `p${i}`).id);
+    expect(names(store.children(parent))).toEqual(["m1", "m2", "m3", "m4", "m5", "m6"]);
+    expect(store.children(parent, POOL_TYPE)).toEqual([]);
+    for (let i = 1; i <= 6; i++) store.delete(config(`m${i}`).id);
+    expect(store.children(parent)).toEqual([]);
+    store.put(pool("c1", "p1")); // back, now the newest
+    expect(names(store.children(parent))).toEqual(["p1"]);
+  });
+
   it("rolls a refused transaction back whole", () => {
     const store = fresh();
     store.put(cluster("keep"));
