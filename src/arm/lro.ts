@@ -3,7 +3,7 @@
 // Location result URL (202 while running, then 200 with the result or 204).
 import { randomUUID } from "node:crypto";
 import type { ArmErrorBody } from "./errors.js";
-import { flatString, spread } from "../util.js";
+import { flatString, isoTime, spread } from "../util.js";
 import { apiVersions, operationsByVersion, type OperationInfo } from "../../generated/operations.js";
 
 export type OperationStatus = "InProgress" | "Succeeded" | "Failed" | "Canceled";
@@ -28,7 +28,7 @@ export interface OperationRecord {
 }
 
 export function newOperation(input: Omit<OperationRecord, "name" | "status" | "startTime">, now: Date): OperationRecord {
-  return spread(input, { name: newOperationId(now), status: "InProgress" as const, startTime: now.toISOString(), percentComplete: 0 });
+  return spread(input, { name: newOperationId(now), status: "InProgress" as const, startTime: isoTime(now), percentComplete: 0 });
 }
 
 /**

@@ -10,7 +10,7 @@ import type { LeniencyPolicy } from "../arm/leniency.js";
 import { newOperation, type OperationRecord } from "../arm/lro.js";
 import type { Config } from "../config.js";
 import type { ResourceStore, StoredResource } from "../store/store.js";
-import { newUuid, spread, type Clock, type Logger } from "../util.js";
+import { isoTime, newUuid, spread, type Clock, type Logger } from "../util.js";
 import type { ClusterBackend, ClusterRef, CredentialKind, PoolRef } from "./backend.js";
 import {
   AddressAllocator,
@@ -591,7 +591,7 @@ export class EngineCore {
     if (!entry || !operation || operation.status !== "InProgress") return false;
     this.running.delete(name);
     this.onRollback(() => this.running.set(name, entry)); // an end not recorded can be tried again
-    const done: OperationRecord = spread(operation, { status, endTime: this.clock.now().toISOString(), percentComplete: 100 });
+    const done: OperationRecord = spread(operation, { status, endTime: isoTime(this.clock.now()), percentComplete: 100 });
     if (error) done.error = { code: operationErrorCode(error), message: error.message };
     if (status === "Succeeded" && entry.spec.result) done.result = entry.spec.result();
     this.store.putOperation(done);

@@ -9,7 +9,7 @@ import type { OperationRecord } from "../arm/lro.js";
 import type { StoredResource } from "../store/store.js";
 import type { ClusterRef, CredentialKind } from "./backend.js";
 import type { EngineCore } from "./core.js";
-import { assertNotStopped, credentialGeneration, isStopped, POOL_TYPE, powerCode, PRIVATE_STATE, privateState } from "./model.js";
+import { assertNotStopped, credentialGeneration, isStopped, POOL_TYPE, powerCode, powerStateOf, PRIVATE_STATE, privateState } from "./model.js";
 
 // Where composition code has always found it; the private-state helpers live in the model.
 export { isStopped } from "./model.js";
@@ -337,7 +337,7 @@ export class ClusterLifecycle {
     const { core } = this;
     const cluster = core.store.get(clusterId);
     for (const resource of [cluster, ...(cluster ? core.pools(cluster) : [])]) {
-      if (resource) core.updateRecord(resource.id, (record) => ({ ...record, body: { ...record.body, properties: { ...record.body.properties, powerState: { code } } } }));
+      if (resource) core.updateRecord(resource.id, (record) => ({ ...record, body: { ...record.body, properties: { ...record.body.properties, powerState: powerStateOf(code) } } }));
     }
   }
 

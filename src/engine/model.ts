@@ -2,12 +2,12 @@
 // their machine sets, with what the emulator keeps for itself), and the pure functions that turn what
 // a client sent into what AKS stores and serves: the client's fields round-trip unchanged, and the
 // read-only and defaulted fields Azure computes are filled in.
-import { createHash, randomUUID } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { errors } from "../arm/errors.js";
 import { isAzureRegion, normaliseLocation } from "../arm/locations.js";
 import type { LeniencyPolicy } from "../arm/leniency.js";
 import type { StoredResource } from "../store/store.js";
-import { BoundedCache, flatString, newUuid, spread } from "../util.js";
+import { BoundedCache, flatString, isoTime, newUuid, spread } from "../util.js";
 import { clusterUpgradeTarget, minorOf, nodeImageVersion, poolVersion, resolveKubernetesVersion } from "./versions.js";
 
 export const CLUSTER_TYPE = "Microsoft.ContainerService/managedClusters";
@@ -60,6 +60,24 @@ export interface ClusterPrivateState {
 export const privateState = (cluster: StoredResource): ClusterPrivateState => cluster.body?.[PRIVATE_STATE] ?? {};
 
 export const credentialGeneration = (cluster: StoredResource): number => privateState(cluster).credentialGeneration ?? 0;
+
+/**
+ * Defaults nearly every record holds, one frozen copy shared by them all: stored records are never
+ * changed in place (the tests freeze each record a store holds), and each copy would be another 32 to
+ * 60 bytes of every cluster kept in memory.
+ */
+const RUNNING: { code: string } = Object.freeze({ code: "Running" });
+const STOPPED: { code: string } = Object.freeze({ code: "Stopped" });
+export const powerStateOf = (code: string): { code: string } => (code === "Running" ? RUNNING : code === "Stopped" ? STOPPED : { code });
+const MSI_PRINCIPAL = Object.freeze({ clientId: "msi" });
+const DEFAULT_UPGRADE_SETTINGS = Object.freeze({ maxSurge: "10%" });
+const ONE_MANAGED_OUTBOUND_IP = Object.freeze({ count: 1 });
+const IPV4_ONLY = Object.freeze(["IPv4"]);
+const DEFAULT_SERVICE_CIDR = "10.0.0.0/16";
+const DEFAULT_POD_CIDR = "10.244.0.0/16";
+const DEFAULT_SERVICE_CIDRS = Object.freeze([DEFAULT_SERVICE_CIDR]);
+const DEFAULT_POD_CIDRS = Object.freeze([DEFAULT_POD_CIDR]);
+const oneCidr = (cidr: string, usual: readonly string[]): readonly string[] => (cidr === usual[0] ? usual : [cidr]);
 
 /** `properties.powerState.code` of a cluster or pool; a record from before power states existed is Running. */
 export const powerCode = (resource: StoredResource): string => resource.body.properties?.powerState?.code ?? "Running";
@@ -150,7 +168,15 @@ export const addressSpaceId = (clusterId: string) => `${clusterId.toLowerCase()}
 const FIRST_ADDRESS = 4;
 const SUBNET_ADDRESSES = 65_536;
 const usable = (n: number) => n % 256 !== 0 && n % 256 !== 255;
-const addressOf = (n: number) => `10.224.${Math.floor(n / 256)}.${n % 256}`;
+/** The free list of nearly every address space (nothing given back): one frozen copy for all. */
+const NO_ADDRESSES = Object.freeze([]) as unknown as number[];
+/** Every cluster numbers its nodes from the same subnet: one string per address, shared by them all. */
+const addressStrings = new Map<number, string>();
+function addressOf(n: number): string {
+  let address = addressStrings.get(n);
+  if (address === undefined) addressStrings.set(n, (address = flatString(`10.224.${Math.floor(n / 256)}.${n % 256}`)));
+  return address;
+}
 function addressNumber(ip: string): number | undefined {
   const m = /^10\.224\.(\d+)\.(\d+)$/.exec(ip);
   return m ? Number(m[1]) * 256 + Number(m[2]) : undefined;
@@ -192,7 +218,7 @@ export class AddressAllocator {
   }
 
   result(): AddressSpace {
-    const rest = this.space.free.slice(this.head);
+    const rest = this.head < this.space.free.length ? this.space.free.slice(this.head) : NO_ADDRESSES;
     const free = this.given.length ? [...rest, ...this.given].sort((a, b) => a - b) : rest;
     return { next: this.next, free };
   }
@@ -242,23 +268,25 @@ export interface SystemData {
 }
 
 export function systemData(principal: Principal, now: Date, previous?: SystemData): SystemData {
-  const at = now.toISOString();
-  return {
-    createdBy: previous?.createdBy ?? principal.id,
-    createdByType: previous?.createdByType ?? principal.type,
-    createdAt: previous?.createdAt ?? at,
-    lastModifiedBy: principal.id,
-    lastModifiedByType: principal.type,
-    lastModifiedAt: at,
-  };
+  const at = isoTime(now);
+  if (previous) {
+    const { createdBy = principal.id, createdByType = principal.type, createdAt = at } = previous;
+    return { createdBy, createdByType, createdAt, lastModifiedBy: principal.id, lastModifiedByType: principal.type, lastModifiedAt: at };
+  }
+  // A create stamps the cluster and each of its pools alike: one frozen copy for them all.
+  const last = lastCreated;
+  if (last && last.createdAt === at && last.createdBy === principal.id && last.createdByType === principal.type) return last;
+  const stamped = { createdBy: principal.id, createdByType: principal.type, createdAt: at, lastModifiedBy: principal.id, lastModifiedByType: principal.type, lastModifiedAt: at };
+  return (lastCreated = Object.freeze(stamped));
 }
+let lastCreated: SystemData | undefined;
 
 /**
  * systemData after a change to a resource that exists: what it had (nothing, for a record stored
  * before the emulator kept one: its creator is not known), and who changed it last.
  */
 export function modifiedSystemData(principal: Principal, now: Date, previous: Partial<SystemData> | undefined): Partial<SystemData> {
-  return { ...previous, lastModifiedBy: principal.id, lastModifiedByType: principal.type, lastModifiedAt: now.toISOString() };
+  return { ...previous, lastModifiedBy: principal.id, lastModifiedByType: principal.type, lastModifiedAt: isoTime(now) };
 }
 
 /** A GUID that is the same for the same inputs: stable principal and object ids across restarts. */
@@ -337,27 +365,28 @@ export function buildCluster(
     `${ctx.name.slice(0, 10)}-${ctx.resourceGroup.slice(0, 16)}-${ctx.subscriptionId.slice(0, 6)}`.replace(/[^a-zA-Z0-9-]/g, "");
   const hash = idHash(ctx.id);
   // The stored name stands (a change is refused; another casing is the same group).
-  const nodeResourceGroup = before.nodeResourceGroup ?? clusterProperties.nodeResourceGroup ?? `MC_${ctx.resourceGroup}_${ctx.name}_${location}`;
+  // Names built here are stored with the cluster: flat, not as ropes (see flatString).
+  const nodeResourceGroup = before.nodeResourceGroup ?? clusterProperties.nodeResourceGroup ?? flatString(`MC_${ctx.resourceGroup}_${ctx.name}_${location}`);
   const fqdnBase = `${dnsPrefix}-${hash}`;
   const isPrivate = clusterProperties.apiServerAccessProfile?.enablePrivateCluster === true;
 
   const properties: Record<string, any> = spread(clusterProperties, {
     kubernetesVersion: kubernetesVersion ?? minorOf(currentKubernetesVersion),
     provisioningState: previous ? (upgrading ? "Upgrading" : "Updating") : "Creating",
-    powerState: before.powerState ?? { code: "Running" },
+    powerState: before.powerState ?? RUNNING,
     maxAgentPools: 100,
     currentKubernetesVersion,
     dnsPrefix,
     nodeResourceGroup,
     enableRBAC: clusterProperties.enableRBAC ?? true,
     supportPlan: clusterProperties.supportPlan ?? "KubernetesOfficial",
-    servicePrincipalProfile: clusterProperties.servicePrincipalProfile ?? before.servicePrincipalProfile ?? { clientId: "msi" },
+    servicePrincipalProfile: clusterProperties.servicePrincipalProfile ?? before.servicePrincipalProfile ?? MSI_PRINCIPAL,
     networkProfile: networkProfile(previous ? keptNetworkProfile(clusterProperties.networkProfile, before.networkProfile) : clusterProperties.networkProfile, ctx, nodeResourceGroup),
-    azurePortalFQDN: `${fqdnBase}.portal.hcp.${normaliseLocation(location)}.azmk8s.io`,
-    resourceUID: before.resourceUID ?? randomUUID().replace(/-/g, "").slice(0, 24),
+    azurePortalFQDN: flatString(`${fqdnBase}.portal.hcp.${normaliseLocation(location)}.azmk8s.io`),
+    resourceUID: before.resourceUID ?? randomBytes(12).toString("hex"), // 24 hex digits, one flat string
   });
-  if (isPrivate) properties.privateFQDN = `${fqdnBase}.privatelink.${normaliseLocation(location)}.azmk8s.io`;
-  else properties.fqdn = `${fqdnBase}.hcp.${normaliseLocation(location)}.azmk8s.io`;
+  if (isPrivate) properties.privateFQDN = flatString(`${fqdnBase}.privatelink.${normaliseLocation(location)}.azmk8s.io`);
+  else properties.fqdn = flatString(`${fqdnBase}.hcp.${normaliseLocation(location)}.azmk8s.io`);
   if (clusterProperties.oidcIssuerProfile?.enabled) {
     properties.oidcIssuerProfile = {
       ...clusterProperties.oidcIssuerProfile,
@@ -573,17 +602,17 @@ function networkProfile(requested: Record<string, any> | undefined, ctx: Cluster
     networkPlugin: plugin,
     ...(overlay ? { networkPluginMode: "overlay" } : {}),
     networkPolicy: requested?.networkPolicy ?? "none",
-    serviceCidr: "10.0.0.0/16",
+    serviceCidr: DEFAULT_SERVICE_CIDR,
     dnsServiceIP: defaultDnsServiceIP(requested?.serviceCidr),
     outboundType: "loadBalancer",
     loadBalancerSku: "standard",
-    ipFamilies: ["IPv4"],
-    ...(plugin === "kubenet" || overlay ? { podCidr: "10.244.0.0/16" } : {}),
+    ipFamilies: IPV4_ONLY,
+    ...(plugin === "kubenet" || overlay ? { podCidr: DEFAULT_POD_CIDR } : {}),
     ...requested,
   };
   if (profile.outboundType === "loadBalancer" && String(profile.loadBalancerSku).toLowerCase() === "standard") {
     profile.loadBalancerProfile = {
-      managedOutboundIPs: { count: 1 },
+      managedOutboundIPs: ONE_MANAGED_OUTBOUND_IP,
       backendPoolType: "NodeIPConfiguration",
       ...requested?.loadBalancerProfile,
       effectiveOutboundIPs: [
@@ -591,8 +620,8 @@ function networkProfile(requested: Record<string, any> | undefined, ctx: Cluster
       ],
     };
   }
-  profile.serviceCidrs ??= [profile.serviceCidr];
-  if (profile.podCidr) profile.podCidrs ??= [profile.podCidr];
+  profile.serviceCidrs ??= oneCidr(profile.serviceCidr, DEFAULT_SERVICE_CIDRS);
+  if (profile.podCidr) profile.podCidrs ??= oneCidr(profile.podCidr, DEFAULT_POD_CIDRS);
   return profile;
 }
 
@@ -682,7 +711,7 @@ export function buildPool(ctx: PoolContext, requested: Record<string, any>, prev
     enableNodePublicIP: false,
     enableFIPS: false,
     scaleDownMode: "Delete",
-    upgradeSettings: { maxSurge: "10%" },
+    upgradeSettings: DEFAULT_UPGRADE_SETTINGS,
     ...input,
     mode,
     orchestratorVersion,
@@ -690,7 +719,7 @@ export function buildPool(ctx: PoolContext, requested: Record<string, any>, prev
     // A Kubernetes upgrade reimages the nodes, so they come back on the newest node image.
     nodeImageVersion: upgrading ? nodeImageVersion(osSKU, "latest") : (before.nodeImageVersion ?? nodeImageVersion(osSKU)),
     provisioningState: previous ? poolTransition(before, { power, wasStopped, upgrading, count }) : "Creating",
-    powerState: { code: power },
+    powerState: powerStateOf(power),
     eTag: newUuid(),
   };
   // In AgentPool's schema since 2025-10-01: the view leaves it out at older versions.
