@@ -53,7 +53,7 @@ describe("cluster views", () => {
     expect(JSON.parse(encodeJson(listed))).toEqual(JSON.parse(JSON.stringify(listed)));
   });
 
-  it("are written as text the first time, and as the same kept bytes from the second", async () => {
+  it("are written as text the first time (nothing kept), and as the same kept bytes from the second", async () => {
     await createCluster();
     const view = engine.clusterView(engine.getCluster(SUB, "rg", "c1"));
     const first = encodeBody(view);
