@@ -26,7 +26,7 @@ export class MemoryStore implements ResourceStore {
   /**
    * The keys of the records stored last, as the maps hold them: a new parent's first child (a new
    * cluster's pool, a new pool's machine set) indexes its parent under that same string rather than
-   * its own copy of the parent's key (a Children is created at the first child, the parent a moment before).
+   * its own copy of the parent's key (its list of children starts at the first child, the parent a moment before).
    */
   private readonly recentKeys = new BoundedCache<string, string>(64);
   /** One copy of each subscription id. */
@@ -86,7 +86,9 @@ export class MemoryStore implements ResourceStore {
   /** The record as kept: a copy whose parentKey and subscriptionId are the store's own copies. */
   private compact(resource: StoredResource): StoredResource {
     const subscriptionId = this.subscriptionCopy(resource.subscriptionId);
-    const parentKey = this.byParent.get(resource.parentKey)?.key ?? this.recentKeys.get(resource.parentKey) ?? resource.parentKey;
+    const siblings = this.byParent.get(resource.parentKey);
+    const sibling = siblings && someChild(siblings);
+    const parentKey = (sibling !== undefined ? this.resources.get(sibling)?.parentKey : undefined) ?? this.recentKeys.get(resource.parentKey) ?? resource.parentKey;
     const { id, type, body, etag, activeOperation } = resource;
     const kept: StoredResource = { id, type, parentKey, subscriptionId, body, etag, activeOperation };
     return recordChecks.freeze ? Object.freeze(kept) : kept;
@@ -116,9 +118,9 @@ export class MemoryStore implements ResourceStore {
   }
 
   private index(key: string, resource: StoredResource, position: number): void {
-    let children = this.byParent.get(resource.parentKey);
-    if (!children) this.byParent.set(resource.parentKey, (children = new Children(resource.parentKey)));
-    children.add(lowerType(resource.type), key, position);
+    const children = this.byParent.get(resource.parentKey);
+    const changed = withChild(children, lowerType(resource.type), key, position);
+    if (changed !== children) this.byParent.set(resource.parentKey, changed);
     const listKey = typeKey(resource.subscriptionId, resource.type);
     const list = this.byType.get(listKey);
     if (list) list.add(key, position);
@@ -129,7 +131,9 @@ export class MemoryStore implements ResourceStore {
     // An emptied list goes: else every deleted parent (a short-lived cluster, its pools) leaves its
     // keyed empty lists behind for good (the soak test's RSS).
     const children = this.byParent.get(resource.parentKey);
-    if (children?.remove(lowerType(resource.type), key, position)) this.byParent.delete(resource.parentKey);
+    const changed = children && withoutChild(children, lowerType(resource.type), key, position);
+    if (!changed) this.byParent.delete(resource.parentKey);
+    else if (changed !== children) this.byParent.set(resource.parentKey, changed);
     const listKey = typeKey(resource.subscriptionId, resource.type);
     const list = this.byType.get(listKey);
     if (list && list.remove(key, position)) this.byType.delete(listKey);
@@ -138,7 +142,7 @@ export class MemoryStore implements ResourceStore {
   children<T>(parentId: string, type?: string, range?: Range): StoredResource<T>[] {
     const children = this.byParent.get(normaliseId(parentId));
     if (!children) return [];
-    return this.collect<T>(type === undefined ? children.all() : children.ofType(lowerType(type)), range);
+    return this.collect<T>(type === undefined ? allChildren(children) : childrenOfType(children, lowerType(type)), range);
   }
 
   listByType<T>(subscriptionId: string, type: string, range?: Range): StoredResource<T>[] {
@@ -166,7 +170,8 @@ export class MemoryStore implements ResourceStore {
   }
 
   private positionOf(key: string, record: StoredResource): number | undefined {
-    return this.byParent.get(record.parentKey)?.positionOf(lowerType(record.type), key);
+    const children = this.byParent.get(record.parentKey);
+    return children && childPosition(children, lowerType(record.type), key);
   }
 
   getOperation(id: string): OperationRecord | undefined {
@@ -329,85 +334,73 @@ export class MemoryStore implements ResourceStore {
 const FLAT_CHILDREN_LIMIT = 8;
 
 /**
- * A parent's children, and the parent key every child's record shares. Nearly every parent has one or
- * two (a pool's machine set; a one-pool cluster's pool and address space): those are one flat array
- * `[type, key, position, ...]` in position order, replaced (not grown) on a change so it stays sized to
- * its entries. Per-type lists of two arrays each cost about 250 bytes more a parent, and 10,000
- * clusters are 20,000 parents. Past FLAT_CHILDREN_LIMIT children, one OrderedKeys per type (lower-cased).
+ * A parent's children. Nearly every parent has one or two (a pool's machine set; a one-pool cluster's
+ * pool and address space): those are one flat array `[type, key, position, ...]` in position order,
+ * replaced (not grown) on a change so it stays sized to its entries. Per-type lists of two arrays each
+ * cost about 250 bytes more a parent, an object around the array 40 more, and 10,000 clusters are
+ * 20,000 parents. Past FLAT_CHILDREN_LIMIT children, one OrderedKeys per type (lower-cased).
  */
-class Children {
-  private entries: (string | number)[] | Map<string, OrderedKeys> = [];
+type Children = (string | number)[] | Map<string, OrderedKeys>;
 
-  constructor(readonly key: string) {}
+function childrenOfType(children: Children, type: string): OrderedKeys | undefined {
+  if (!Array.isArray(children)) return children.get(type);
+  let list: OrderedKeys | undefined;
+  for (let i = 0; i < children.length; i += 3) if (children[i] === type) (list ??= new OrderedKeys()).add(children[i + 1] as string, children[i + 2] as number);
+  return list;
+}
 
-  ofType(type: string): OrderedKeys | undefined {
-    const { entries } = this;
-    if (!Array.isArray(entries)) return entries.get(type);
-    let list: OrderedKeys | undefined;
-    for (let i = 0; i < entries.length; i += 3) if (entries[i] === type) (list ??= new OrderedKeys()).add(entries[i + 1] as string, entries[i + 2] as number);
-    return list;
+/** Every child, of any type, in position order. */
+function allChildren(children: Children): OrderedKeys | undefined {
+  const merged = new OrderedKeys();
+  if (Array.isArray(children)) for (let i = 0; i < children.length; i += 3) merged.add(children[i + 1] as string, children[i + 2] as number);
+  else {
+    if (children.size === 1) return children.values().next().value;
+    for (const list of children.values()) for (let i = 0; i < list.keys.length; i++) merged.add(list.keys[i], list.positionAt(i));
   }
+  return merged.keys.length === 0 ? undefined : merged;
+}
 
-  add(type: string, key: string, position: number): void {
-    const { entries } = this;
-    if (!Array.isArray(entries)) {
-      const list = entries.get(type);
-      if (list) list.add(key, position);
-      else entries.set(type, new OrderedKeys(key, position));
-      return;
-    }
-    // After the last entry of an earlier position (the usual: a new child, the newest).
-    let at = entries.length;
-    while (at > 0 && (entries[at - 1] as number) > position) at -= 3;
-    if (at > 0 && entries[at - 2] === key) return; // indexed already
-    if (entries.length < FLAT_CHILDREN_LIMIT * 3) {
-      this.entries = at === entries.length ? entries.concat(type, key, position) : entries.toSpliced(at, 0, type, key, position);
-      return;
-    }
-    const lists = new Map<string, OrderedKeys>();
-    for (let i = 0; i < entries.length; i += 3) {
-      const list = lists.get(entries[i] as string);
-      if (list) list.add(entries[i + 1] as string, entries[i + 2] as number);
-      else lists.set(entries[i] as string, new OrderedKeys(entries[i + 1] as string, entries[i + 2] as number));
-    }
-    this.entries = lists;
-    this.add(type, key, position);
-  }
+/** The key of a child (any one): its record holds the parent key every child's record shares. */
+function someChild(children: Children): string | undefined {
+  if (Array.isArray(children)) return children[1] as string | undefined;
+  return children.values().next().value?.keys[0];
+}
 
-  positionOf(type: string, key: string): number | undefined {
-    const { entries } = this;
-    if (!Array.isArray(entries)) return entries.get(type)?.positionOf(key);
-    for (let i = 1; i < entries.length; i += 3) if (entries[i] === key) return entries[i + 1] as number;
-    return undefined;
-  }
+function childPosition(children: Children, type: string, key: string): number | undefined {
+  if (!Array.isArray(children)) return children.get(type)?.positionOf(key);
+  for (let i = 1; i < children.length; i += 3) if (children[i] === key) return children[i + 1] as number;
+  return undefined;
+}
 
-  /** True when the parent has no children left. */
-  remove(type: string, key: string, position: number): boolean {
-    const { entries } = this;
-    if (!Array.isArray(entries)) {
-      if (entries.get(type)?.remove(key, position)) entries.delete(type);
-      return entries.size === 0;
-    }
-    for (let i = 0; i < entries.length; i += 3) {
-      if (entries[i + 1] === key && entries[i + 2] === position) {
-        this.entries = entries.toSpliced(i, 3);
-        break;
-      }
-    }
-    return (this.entries as unknown[]).length === 0;
+/** The children with one more: a new array, or the same map changed. */
+function withChild(children: Children | undefined, type: string, key: string, position: number): Children {
+  if (children === undefined) return [type, key, position];
+  if (!Array.isArray(children)) {
+    const list = children.get(type);
+    if (list) list.add(key, position);
+    else children.set(type, new OrderedKeys(key, position));
+    return children;
   }
+  // After the last entry of an earlier position (the usual: a new child, the newest).
+  let at = children.length;
+  while (at > 0 && (children[at - 1] as number) > position) at -= 3;
+  if (at > 0 && children[at - 2] === key) return children; // indexed already
+  if (children.length < FLAT_CHILDREN_LIMIT * 3) return at === children.length ? children.concat(type, key, position) : children.toSpliced(at, 0, type, key, position);
+  let lists: Children = new Map<string, OrderedKeys>();
+  for (let i = 0; i < children.length; i += 3) lists = withChild(lists, children[i] as string, children[i + 1] as string, children[i + 2] as number);
+  return withChild(lists, type, key, position);
+}
 
-  /** Every child, of any type, in position order. */
-  all(): OrderedKeys | undefined {
-    const { entries } = this;
-    const merged = new OrderedKeys();
-    if (Array.isArray(entries)) for (let i = 0; i < entries.length; i += 3) merged.add(entries[i + 1] as string, entries[i + 2] as number);
-    else {
-      if (entries.size === 1) return entries.values().next().value;
-      for (const list of entries.values()) for (let i = 0; i < list.keys.length; i++) merged.add(list.keys[i], list.positionAt(i));
-    }
-    return merged.keys.length === 0 ? undefined : merged;
+/** The children with one fewer (a new array, or the same map changed); undefined when none are left. */
+function withoutChild(children: Children, type: string, key: string, position: number): Children | undefined {
+  if (!Array.isArray(children)) {
+    if (children.get(type)?.remove(key, position)) children.delete(type);
+    return children.size === 0 ? undefined : children;
   }
+  for (let i = 0; i < children.length; i += 3) {
+    if (children[i + 1] === key && children[i + 2] === position) return children.length === 3 ? undefined : children.toSpliced(i, 3);
+  }
+  return children;
 }
 
 /** The keys of one list with their positions, both in position order. */
