@@ -61,7 +61,7 @@ describe("the memory store's footprint", () => {
     engine.putCluster(SUB, "rg", "b", body(), caller);
     await settled();
     const [a, b] = ["a", "b"].map((name) => engine.getCluster(SUB, "rg", name));
-    const [poolA, poolB] = [a, b].map((cluster) => store.children(cluster.id, "Microsoft.ContainerService/managedClusters/agentPools")[0]);
+    const [poolA, poolB] = [a, b].map((cluster) => store.children<any>(cluster.id, "Microsoft.ContainerService/managedClusters/agentPools")[0]);
     expect(a.body.properties.powerState).toBe(b.body.properties.powerState);
     expect(a.body.properties.servicePrincipalProfile).toBe(b.body.properties.servicePrincipalProfile);
     expect(a.body.properties.networkProfile.ipFamilies).toBe(b.body.properties.networkProfile.ipFamilies);
