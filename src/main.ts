@@ -5,6 +5,7 @@
 import { startApp, StartupError } from "./app.js";
 import { CliError } from "./cli/emulatorClient.js";
 import { ConfigError, configVariables, loadConfig, parseArgs } from "./config.js";
+import { startIdleCollection } from "./idleCollection.js";
 import { loadOrCreateTls } from "./tls/certificates.js";
 import { consoleLogger } from "./util.js";
 
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
   }
 
   const app = await startApp({ config });
+  startIdleCollection();
   const log = consoleLogger;
   log.info(`aks-emulator: mode ${app.mode.kind === "mock" ? "mocked" : "real (k3s)"}: ${app.mode.reason}`);
   log.info(`aks-emulator: state ${app.services.config.dataDir ? `in ${app.services.config.dataDir}` : "in memory (set --data-dir to keep it)"}`);
