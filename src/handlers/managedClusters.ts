@@ -28,13 +28,15 @@ export const managedClusterHandlers = {
     const existing = engine.findCluster(subscriptionId, resourceGroupName, resourceName);
     const body = existing && req.document ? req.document.carryForward(req.operationId, req.body, engine.clusterView(existing)) : req.body;
     const { created, cluster, operation } = engine.putCluster(subscriptionId, resourceGroupName, resourceName, body as Record<string, any>, req, req.headers);
-    return { status: created ? 201 : 200, longRunning: operation, body: served(engine.clusterView(cluster)) };
+    // The answer shows the cluster of the moment (Creating, Updating), which the operation replaces at
+    // once: its view is not kept (after a fleet's creates, the last thousand views kept for nothing).
+    return { status: created ? 201 : 200, longRunning: operation, body: served(engine.clusterView(cluster, { keep: false })) };
   },
 
   ManagedClusters_UpdateTags: (req, { engine }) => {
     const { subscriptionId, resourceGroupName, resourceName } = req.params;
     const { cluster, operation } = engine.updateClusterTags(subscriptionId, resourceGroupName, resourceName, req.body?.tags, req, req.headers);
-    return { status: 200, longRunning: operation, body: served(engine.clusterView(cluster)) };
+    return { status: 200, longRunning: operation, body: served(engine.clusterView(cluster, { keep: false })) };
   },
 
   ManagedClusters_Delete: (req, { engine }) => {
