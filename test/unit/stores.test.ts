@@ -186,6 +186,31 @@ describe.each(kinds)("the %s store", (_kind, make) => {
     expect(names(store.children(parent))).toEqual(["p1"]);
   });
 
+  it("pages a parent's long list after any child's position, as children come and go", () => {
+    // Past 64 children the memory store finds a child's position through an index kept with the list.
+    const store = fresh();
+    const name = (i: number) => `c${String(i).padStart(3, "0")}`;
+    for (let i = 0; i < 150; i++) store.put(cluster(name(i)));
+    const after = (i: number) => names(store.children(GROUP, CLUSTER_TYPE, { after: store.position(cluster(name(i)).id), limit: 2 }));
+    expect(after(0)).toEqual([name(1), name(2)]);
+    expect(after(147)).toEqual([name(148), name(149)]);
+    store.delete(cluster(name(148)).id);
+    expect(store.position(cluster(name(148)).id)).toBeUndefined();
+    expect(after(147)).toEqual([name(149)]);
+    expect(() =>
+      store.transaction(() => {
+        store.delete(cluster(name(100)).id);
+        store.put(cluster("late"));
+        throw new Error("refused");
+      }),
+    ).toThrow("refused");
+    expect(after(99)).toEqual([name(100), name(101)]);
+    expect(store.position(cluster("late").id)).toBeUndefined();
+    store.put(cluster(name(148))); // back, now the newest
+    expect(after(149)).toEqual([name(148)]);
+    expect(names(store.children(GROUP, CLUSTER_TYPE, { after: store.position(cluster(name(148)).id), limit: 5 }))).toEqual([]);
+  });
+
   it("rolls a refused transaction back whole", () => {
     const store = fresh();
     store.put(cluster("keep"));
