@@ -38,11 +38,28 @@ describe("the idle collection", () => {
 
   it("runs Node's full collection without --expose-gc on the command line", () => {
     const collect = fullCollection();
+    expect(collect).toBeTypeOf("function");
     let garbage: object[] | undefined = Array.from({ length: 200_000 }, (_, i) => ({ i, text: `garbage ${i}` }));
     const before = getHeapStatistics().used_heap_size;
     expect(garbage.length).toBe(200_000);
     garbage = undefined;
-    collect();
+    collect!();
     expect(getHeapStatistics().used_heap_size).toBeLessThan(before - 8 * MiB);
+  });
+
+  it("ends the watch, not the process, when the collection throws", async () => {
+    let calls = 0;
+    let heap = 50 * MiB;
+    const collect = () => {
+      calls++;
+      throw new Error("no collection here");
+    };
+    stops.push(startIdleCollection({ intervalMs: 20, growthBytes: 1 * MiB, idleUtilization: 0.5, collect, committedBytes: () => heap }));
+    heap = 80 * MiB;
+    await sleep(150);
+    expect(calls).toBe(1);
+    heap = 120 * MiB;
+    await sleep(100);
+    expect(calls).toBe(1); // the watch ended at the first failure
   });
 });
