@@ -73,6 +73,13 @@ export class BoundedCache<K, V> {
     if (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value as K);
   }
 
+  /** The kept value for the key; else `make`'s, kept. */
+  getOrMake(key: K, make: (key: K) => V): V {
+    let value = this.entries.get(key);
+    if (value === undefined) this.set(key, (value = make(key)));
+    return value;
+  }
+
   delete(key: K): void {
     this.entries.delete(key);
   }

@@ -171,12 +171,8 @@ const usable = (n: number) => n % 256 !== 0 && n % 256 !== 255;
 /** The free list of nearly every address space (nothing given back): one frozen copy for all. */
 const NO_ADDRESSES = Object.freeze([]) as unknown as number[];
 /** Every cluster numbers its nodes from the same subnet: one string per address, shared by them all. */
-const addressStrings = new Map<number, string>();
-function addressOf(n: number): string {
-  let address = addressStrings.get(n);
-  if (address === undefined) addressStrings.set(n, (address = flatString(`10.224.${Math.floor(n / 256)}.${n % 256}`)));
-  return address;
-}
+const addressStrings = new BoundedCache<number, string>(SUBNET_ADDRESSES);
+const addressOf = (n: number): string => addressStrings.getOrMake(n, () => flatString(`10.224.${Math.floor(n / 256)}.${n % 256}`));
 function addressNumber(ip: string): number | undefined {
   const m = /^10\.224\.(\d+)\.(\d+)$/.exec(ip);
   return m ? Number(m[1]) * 256 + Number(m[2]) : undefined;

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { errors } from "../arm/errors.js";
 import type { LeniencyPolicy } from "../arm/leniency.js";
 import { ConfigError } from "../config.js";
-import { flatString } from "../util.js";
+import { BoundedCache, flatString } from "../util.js";
 
 export interface MinorVersion {
   minor: string; // "1.36"
@@ -188,15 +188,8 @@ const noteLetOff = (resolved: Resolved, policy: LeniencyPolicy | undefined) => {
 // ---- versions and upgrade paths ----------------------------------------------------------------------
 
 /** "1.36.5" -> "1.36", one string per minor (a cluster stores its own). */
-export function minorOf(version: string): string {
-  let minor = minors.get(version);
-  if (minor === undefined) {
-    minor = version.split(".").slice(0, 2).join(".");
-    if (minors.size < 1024) minors.set(version, minor);
-  }
-  return minor;
-}
-const minors = new Map<string, string>();
+export const minorOf = (version: string): string => minorsOfVersions.getOrMake(version, (v) => v.split(".").slice(0, 2).join("."));
+const minorsOfVersions = new BoundedCache<string, string>(1024);
 
 const minorEntry = (version: string) => catalogue.find((v) => v.minor === minorOf(version));
 const minorNumber = (version: string) => Number(version.split(".")[1]);
@@ -343,15 +336,9 @@ export type NodeImageRelease = "default" | "latest";
 
 export function nodeImageVersion(osSku: string | undefined, release: NodeImageRelease = "default"): string {
   // One string per image, shared by every pool that runs it (each pool stores its image's name).
-  const key = `${osSku}|${release}`;
-  let name = nodeImageNames.get(key);
-  if (name === undefined) {
-    name = flatString(imageName(osSku, release));
-    if (nodeImageNames.size < 256) nodeImageNames.set(key, name);
-  }
-  return name;
+  return nodeImageNames.getOrMake(`${osSku}|${release}`, () => flatString(imageName(osSku, release)));
 }
-const nodeImageNames = new Map<string, string>();
+const nodeImageNames = new BoundedCache<string, string>(256);
 
 function imageName(osSku: string | undefined, release: NodeImageRelease): string {
   const pick = (list: string[]) => (release === "latest" ? list.at(-1)! : list.at(-2)!);
